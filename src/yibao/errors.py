@@ -69,7 +69,8 @@ class InvalidTransition(Conflict):
 
     def __init__(self, entity: str, state: str, action: str, allowed: list[str]) -> None:
         super().__init__(
-            f"{entity} in state {state!r} cannot {action!r}; allowed: {', '.join(allowed) or 'none'}",
+            f"{entity} in state {state!r} cannot {action!r}; "
+            f"allowed: {', '.join(allowed) or 'none'}",
             allowed=allowed,
             state=state,
             action=action,

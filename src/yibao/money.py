@@ -61,8 +61,10 @@ def parse_decimal(value: object, *, max_places: int | None = None) -> Decimal:
         raise ValueError(f"{value!r} is not a finite number")
     if max_places is not None:
         exponent = number.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > max_places and number != number.quantize(
-            Decimal(1).scaleb(-max_places)
+        if (
+            isinstance(exponent, int)
+            and -exponent > max_places
+            and number != number.quantize(Decimal(1).scaleb(-max_places))
         ):
             raise ValueError(f"{value!r} has more than {max_places} decimals")
     return number

@@ -125,7 +125,9 @@ class Policy:
         return self.inpatient if setting == "inpatient" else self.outpatient
 
     def covers(self, day: date) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
 
 
 # --- catalog ---------------------------------------------------------------------------
