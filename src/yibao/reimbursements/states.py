@@ -1,0 +1,80 @@
+"""The reimbursement claim (零星报销) workflow as an explicit transition table.
+
+Pure: standard library only. Every state change of a claim goes through :func:`next_state`,
+so an illegal move is refused in one place and the refusal lists the moves that are allowed.
+
+::
+
+    submitted ──start_review──▶ under_review ──approve──▶ approved ──pay──▶ paid
+        │                        │    │   └──reject──▶ rejected
+        └──return──┐          return  │
+                   ▼             ▼    │
+                  returned ──resubmit──▶ resubmitted ──start_review──▶ under_review
+
+``return`` lists the missing documents and keeps everything already submitted; the
+claimant completes the claim and resubmits it, and the review starts again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from yibao.errors import InvalidTransition
+
+
+class ClaimState(StrEnum):
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    RETURNED = "returned"
+    RESUBMITTED = "resubmitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PAID = "paid"
+
+
+class ClaimAction(StrEnum):
+    START_REVIEW = "start_review"
+    RETURN = "return"
+    RESUBMIT = "resubmit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    PAY = "pay"
+
+
+S, A = ClaimState, ClaimAction
+
+TRANSITIONS: Mapping[ClaimState, Mapping[ClaimAction, ClaimState]] = {
+    S.SUBMITTED: {A.START_REVIEW: S.UNDER_REVIEW, A.RETURN: S.RETURNED},
+    S.UNDER_REVIEW: {A.APPROVE: S.APPROVED, A.REJECT: S.REJECTED, A.RETURN: S.RETURNED},
+    S.RETURNED: {A.RESUBMIT: S.RESUBMITTED},
+    S.RESUBMITTED: {A.START_REVIEW: S.UNDER_REVIEW, A.RETURN: S.RETURNED},
+    S.APPROVED: {A.PAY: S.PAID},
+    S.REJECTED: {},
+    S.PAID: {},
+}
+"""state → action → next state. States with no moves are final."""
+
+FINAL_STATES = frozenset(state for state, moves in TRANSITIONS.items() if not moves)
+OPEN_STATES = frozenset({S.SUBMITTED, S.RETURNED, S.RESUBMITTED})
+"""States in which the claimant may still add documents, invoices and lines."""
+QUEUE_STATES = frozenset({S.SUBMITTED, S.RESUBMITTED, S.UNDER_REVIEW})
+"""States that sit in the insured region's review queue."""
+SETTLED_STATES = frozenset({S.APPROVED, S.PAID})
+"""States whose invoices count as reimbursed (for the duplicate-invoice check)."""
+
+
+def allowed_actions(state: str) -> list[str]:
+    """The actions the table allows from ``state``, in table order."""
+    return [str(action) for action in TRANSITIONS.get(ClaimState(state), {})]
+
+
+def next_state(state: str, action: str) -> ClaimState:
+    """The state after ``action``, or :class:`InvalidTransition` listing the allowed moves."""
+    current = ClaimState(state)
+    try:
+        return TRANSITIONS[current][ClaimAction(action)]
+    except (KeyError, ValueError):
+        raise InvalidTransition(
+            "reimbursement claim", str(current), action, allowed_actions(current)
+        ) from None
