@@ -1,8 +1,14 @@
-"""The ``yibao`` command line."""
+"""The ``yibao`` command line.
+
+Each concept keeps its commands in ``src/yibao/<concept>/cli.py`` and registers them here
+with one line (``app.add_typer(...)`` or ``app.command(...)``).
+"""
 
 import typer
 
+from yibao.cli.platform import db_app, serve
 from yibao.cli.settle import settle_command
+from yibao.users.cli import app as users_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -13,3 +19,6 @@ def main() -> None:
 
 
 app.command("settle")(settle_command)
+app.add_typer(db_app, name="db")
+app.command("serve")(serve)
+app.add_typer(users_app, name="users")

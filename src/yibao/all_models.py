@@ -1,0 +1,9 @@
+"""Every concept's models, imported once so ``Base.metadata`` knows all tables.
+
+Alembic's env and the tests import this module. Add one line per concept.
+"""
+
+import yibao.audit.models
+import yibao.policies.models
+import yibao.registry.models
+import yibao.users.models  # noqa: F401

@@ -1,0 +1,34 @@
+"""The FastAPI application: routers under ``/api/v1``, OpenAPI at ``/docs``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from yibao.api.errors import install_error_handlers
+from yibao.config import Settings, get_settings
+from yibao.db import make_engine, make_session_factory
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app; connects lazily (the engine opens connections on first use)."""
+    from yibao.api.routers import ROUTERS
+
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Yibao",
+        summary="Off-site medical insurance (异地就医): filings, direct settlement, "
+        "reimbursement and clearing",
+        version="0.1.0",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.session_factory = make_session_factory(app.state.engine)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    return app

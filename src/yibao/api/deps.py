@@ -1,0 +1,61 @@
+"""Request dependencies: the session (one transaction per request) and the caller.
+
+``SessionDep`` opens ``session_scope``: it commits when the route returns, before the
+response is written (``scope="function"``), so a failed commit is an error response and
+never a success. ``CurrentUser`` needs a valid bearer token; ``require_roles`` also
+checks the role and works both as ``dependencies=[require_roles(...)]`` and as
+``user: Annotated[User, require_roles(...)]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from yibao.db import session_scope
+from yibao.errors import Forbidden, Unauthorized
+from yibao.users.models import ROLES, User
+from yibao.users.service import authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="Token from `yibao users create`")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with session_scope(request.app.state.session_factory) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_current_user(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None:
+        raise Unauthorized("a bearer token is required", code="auth.missing_token")
+    return authenticate(session, token=credentials.credentials)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: str) -> Any:
+    """A dependency returning the current user when their role is one of ``roles``."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {sorted(unknown)}")
+
+    def _check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise Forbidden(
+                f"role {user.role!r} may not do this; allowed: {', '.join(roles)}",
+                code="auth.role_forbidden",
+            )
+        return user
+
+    return Depends(_check)

@@ -1,0 +1,129 @@
+"""One handler renders every error as ``application/problem+json`` (RFC 9457).
+
+The domain chooses the error class and its stable ``code``; the status comes from the class
+here. Extras of an error (such as ``allowed`` for an invalid transition) become members.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from yibao.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+    YibaoError,
+)
+
+PROBLEM = "application/problem+json"
+_log = logging.getLogger("yibao.api")
+
+STATUS_BY_CLASS: tuple[tuple[type[YibaoError], int], ...] = (
+    (NotFound, 404),
+    (Forbidden, 403),
+    (Unauthorized, 401),
+    (Conflict, 409),  # InvalidTransition is a Conflict
+    (InvalidInput, 422),
+    (ValidationFailed, 422),
+)
+
+
+def status_for(error: YibaoError) -> int:
+    for cls, status in STATUS_BY_CLASS:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def problem(
+    status: int, *, title: str, detail: str, code: str, instance: str | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://yibao.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(YibaoError)
+    async def _yibao(request: Request, exc: YibaoError) -> JSONResponse:
+        extra = {k: _jsonable(v) for k, v in exc.extra.items()}
+        if isinstance(exc, InvalidInput):
+            extra.update(source=exc.source, where=exc.where, reason=exc.reason)
+        return problem(
+            status_for(exc),
+            title=exc.title,
+            detail=exc.message,
+            code=exc.code,
+            instance=request.url.path,
+            **extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "loc": [str(part) for part in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+            for err in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        return problem(
+            422,
+            title="Invalid request",
+            detail=f"{'.'.join(first['loc'])}: {first['msg']}",
+            code="request.invalid",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(
+            exc.status_code,
+            title=str(exc.detail),
+            detail=str(exc.detail),
+            code=f"http.{exc.status_code}",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        _log.info("integrity error on %s: %s", request.url.path, exc.orig)
+        return problem(
+            409,
+            title="Conflict",
+            detail="the change conflicts with existing data (duplicate or missing reference)",
+            code="db.integrity",
+            instance=request.url.path,
+        )

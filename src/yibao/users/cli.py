@@ -1,0 +1,61 @@
+"""``yibao users``: create users and print their token once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from yibao.cli.support import command_session, reports_errors
+from yibao.users import service
+from yibao.users.models import ROLES
+
+app = typer.Typer(help="Platform users and their bearer tokens.", no_args_is_help=True)
+
+
+@app.command("create")
+@reports_errors
+def create(
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    person_id: Annotated[int | None, typer.Option(help="insured: the person")] = None,
+    unit_id: Annotated[int | None, typer.Option(help="unit: the insured unit")] = None,
+    agency_id: Annotated[int | None, typer.Option(help="agency/street_office")] = None,
+    institution_id: Annotated[int | None, typer.Option(help="hospital: the institution")] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="agency/street_office region code")
+    ] = None,
+) -> None:
+    """Create a user; the bearer token is printed once and stored only as a hash."""
+    with command_session() as session:
+        issued = service.create_user(
+            session,
+            name=name or role,
+            role=role,
+            person_id=person_id,
+            unit_id=unit_id,
+            agency_id=agency_id,
+            institution_id=institution_id,
+            region_code=region,
+            actor="cli",
+        )
+        user_id = issued.user.id
+    typer.echo(f"user {user_id} ({role}) created; token (shown once):", err=True)
+    typer.echo(issued.token)
+
+
+@app.command("list")
+def list_() -> None:
+    """Users and their scope (never tokens)."""
+    with command_session() as session:
+        for user in service.list_users(session):
+            scope = {
+                "person": user.person_id,
+                "unit": user.unit_id,
+                "agency": user.agency_id,
+                "institution": user.institution_id,
+                "region": user.region_code,
+            }
+            shown = " ".join(f"{k}={v}" for k, v in scope.items() if v is not None)
+            state = "" if user.active else " (inactive)"
+            typer.echo(f"{user.id}\t{user.role}\t{user.name}\t{shown}{state}")
