@@ -237,6 +237,7 @@ def test_region_policies_load() -> None:
     assert baoding.local_use_while_filed == "suspended"
     assert not baoding.commitment_letter_replaces_residence_proof
     other = filing_policy_for("320100")
+    assert other.local_use_while_filed is None
     assert other.region == "320100" and other.category("long_term_resident").validity_months is None
 
 

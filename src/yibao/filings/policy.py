@@ -27,7 +27,6 @@ UPLOAD_CONTENT_TYPES: dict[str, tuple[str, bytes]] = {
     "image/png": (".png", b"\x89PNG\r\n\x1a\n"),
 }
 """Accepted upload types: extension and the magic bytes the content must start with."""
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 class _Strict(BaseModel):
@@ -58,7 +57,8 @@ class FilingPolicy(_Strict):
 
     region: str = Field(pattern=r"^\d{6}$")
     name: str
-    local_use_while_filed: Literal["allowed", "suspended"]
+    # None: the platform setting ``policy_local_use_while_filed`` decides.
+    local_use_while_filed: Literal["allowed", "suspended"] | None = None
     commitment_letter_replaces_residence_proof: bool
     hospital_choice: HospitalChoiceRules
     referral_min_level: int = Field(default=2, ge=1, le=3)
