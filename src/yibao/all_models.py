@@ -4,6 +4,7 @@ Alembic's env and the tests import this module. Add one line per concept.
 """
 
 import yibao.audit.models
+import yibao.filings.models
 import yibao.policies.models
 import yibao.registry.models
 import yibao.users.models  # noqa: F401

@@ -6,7 +6,9 @@ Append your concept's router here with one line.
 from fastapi import APIRouter
 
 from yibao.api import system_routes
+from yibao.filings import routes as filing_routes
 
 ROUTERS: list[APIRouter] = [
     system_routes.router,
+    filing_routes.router,
 ]
