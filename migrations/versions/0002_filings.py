@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("reject_reason", sa.Text(), nullable=True),
         sa.Column("missing_documents", sa.JSON(), nullable=True),
         sa.Column("return_note", sa.Text(), nullable=True),
+        sa.Column("returned_after_document_id", sa.Integer(), nullable=True),
         sa.Column("valid_from", sa.Date(), nullable=True),
         sa.Column("valid_to", sa.Date(), nullable=True),
         sa.Column("locked_until", sa.Date(), nullable=True),

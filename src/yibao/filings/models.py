@@ -81,6 +81,8 @@ class Filing(Base):
     reject_reason: Mapped[str | None] = mapped_column(Text)
     missing_documents: Mapped[list[str] | None] = mapped_column(JSON)
     return_note: Mapped[str | None] = mapped_column(Text)
+    # Highest document id when returned: the listed documents must be uploaded after it.
+    returned_after_document_id: Mapped[int | None] = mapped_column(Integer)
     # Validity, set at approval; valid_to None is open-ended.
     valid_from: Mapped[date | None] = mapped_column(Date, index=True)
     valid_to: Mapped[date | None] = mapped_column(Date)

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from yibao.errors import InvalidInput
-from yibao.filings.rules import CATEGORIES, DOCUMENT_TYPES
+from yibao.filings.rules import CATEGORIES, DOCUMENT_TYPES, LONG_TERM_CATEGORIES
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "data" / "filing_rules"
 
@@ -50,6 +50,11 @@ class CategoryRules(_Strict):
 class HospitalChoiceRules(_Strict):
     required: bool
     max_count: int = Field(ge=0, le=10)
+    # Categories whose filings name hospitals; others cover every networked hospital.
+    categories: tuple[str, ...] = LONG_TERM_CATEGORIES
+
+    def applies_to(self, category: str) -> bool:
+        return self.required and category in self.categories
 
 
 class FilingPolicy(_Strict):

@@ -185,14 +185,18 @@ def _fail(problems: list[str], code: str, **extra: Any) -> None:
 
 
 def _check_hospitals(
-    session: Session, policy: FilingPolicy, destination: str, hospital_ids: Sequence[int] | None
+    session: Session,
+    policy: FilingPolicy,
+    category: str,
+    destination: str,
+    hospital_ids: Sequence[int] | None,
 ) -> list[int]:
     """Validated chosen hospital ids, or [] where the region needs no choice."""
-    if not policy.hospital_choice.required:
+    if not policy.hospital_choice.applies_to(category):
         if hospital_ids:
             raise ValidationFailed(
-                f"{policy.name} does not use hospital choice: every networked hospital of the"
-                " destination applies",
+                f"{policy.name} does not use hospital choice for {category}: every networked"
+                " hospital of the destination applies",
                 code="filing.hospital_choice_not_used",
             )
         return []
@@ -235,7 +239,9 @@ def create_filing(session: Session, *, actor: User, request: FilingRequest, toda
             code="filing.duplicate",
             filing_id=existing[0].id,
         )
-    hospital_ids = _check_hospitals(session, policy, request.destination, request.hospital_ids)
+    hospital_ids = _check_hospitals(
+        session, policy, request.category, request.destination, request.hospital_ids
+    )
     filing = Filing(
         person_id=person.id,
         insured_region=person.insured_region,
@@ -417,6 +423,19 @@ def _check_complete(session: Session, filing: Filing) -> None:
         )
 
 
+def _check_return_answered(session: Session, filing: Filing) -> None:
+    """Each document listed in the return must have been uploaded since the return."""
+    mark = filing.returned_after_document_id or 0
+    fresh = {d.doc_type for d in repo.documents(session, filing.id) if d.id > mark}
+    missing = [kind for kind in filing.missing_documents or [] if kind not in fresh]
+    if missing:
+        raise ValidationFailed(
+            f"the return asked for: {', '.join(missing)}; upload them before resubmitting",
+            code="filing.documents_missing",
+            missing=missing,
+        )
+
+
 def submit_filing(session: Session, *, actor: User, filing_id: int, today: date) -> Filing:
     """Hand the filing to the agency: draft → submitted, returned → resubmitted."""
     filing = get_filing(session, actor=actor, filing_id=filing_id)
@@ -424,9 +443,10 @@ def submit_filing(session: Session, *, actor: User, filing_id: int, today: date)
     action = FilingAction.RESUBMIT if filing.state == FilingState.RETURNED else FilingAction.SUBMIT
     next_state(filing.state, action)  # refuse illegal moves before checking documents
     _check_complete(session, filing)
+    if action == FilingAction.RESUBMIT:
+        _check_return_answered(session, filing)
     before = _move(session, filing, action, actor)
     filing.submitted_on = today
-    filing.missing_documents = None if action == FilingAction.RESUBMIT else filing.missing_documents
     _audit(session, filing, str(action), actor, before)
     return filing
 
@@ -495,6 +515,9 @@ def return_filing(
         )
     before = _move(session, filing, FilingAction.RETURN, actor)
     filing.missing_documents = list(dict.fromkeys(missing))
+    filing.returned_after_document_id = max(
+        (d.id for d in repo.documents(session, filing.id)), default=0
+    )
     filing.return_note = note
     filing.reviewer_user_id, filing.decided_on = actor.id, today
     _audit(session, filing, "return", actor, before)
@@ -542,9 +565,9 @@ def change_filing(
         rules.destination_problems(new_destination, insured_region=person.insured_region),
         "filing.destination_invalid",
     )
-    if hospital_ids is None and policy.hospital_choice.required:
+    if hospital_ids is None and policy.hospital_choice.applies_to(filing.category):
         hospital_ids = [h.id for h in repo.chosen_hospitals(session, filing.id)]
-    ids = _check_hospitals(session, policy, new_destination, hospital_ids)
+    ids = _check_hospitals(session, policy, filing.category, new_destination, hospital_ids)
     before = _move(session, filing, FilingAction.CHANGE, actor)
     filing.destination = new_destination
     repo.replace_hospitals(session, filing.id, ids)
