@@ -8,6 +8,7 @@ import typer
 
 from yibao.cli.platform import db_app, serve
 from yibao.cli.settle import settle_command
+from yibao.filings.cli import app as filings_app
 from yibao.users.cli import app as users_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -22,3 +23,4 @@ app.command("settle")(settle_command)
 app.add_typer(db_app, name="db")
 app.command("serve")(serve)
 app.add_typer(users_app, name="users")
+app.add_typer(filings_app, name="filings")

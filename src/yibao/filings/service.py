@@ -676,8 +676,12 @@ def _region_name(session: Session, code: str) -> str:
 
 
 def certificate(session: Session, *, actor: User, filing_id: int) -> dict[str, Any]:
-    """The filing certificate (备案凭证) as JSON; names stay in Chinese."""
-    filing = get_filing(session, actor=actor, filing_id=filing_id)
+    """The filing certificate (备案凭证) as JSON, for someone who may see the filing."""
+    return certificate_data(session, filing=get_filing(session, actor=actor, filing_id=filing_id))
+
+
+def certificate_data(session: Session, *, filing: Filing) -> dict[str, Any]:
+    """The certificate of an approved filing; names stay in Chinese."""
     if filing.number is None or filing.valid_from is None:
         raise Conflict(
             f"a certificate exists once the filing is approved (state {filing.state})",
