@@ -6,9 +6,23 @@ Append your concept's router here with one line.
 from fastapi import APIRouter
 
 from yibao.api import system_routes
+from yibao.audit import routes as audit_routes
 from yibao.filings import routes as filing_routes
+from yibao.pharmacy import routes as pharmacy_routes
+from yibao.policies import routes as policy_routes
+from yibao.recovery import routes as recovery_routes
+from yibao.registry import routes as registry_routes
+from yibao.settlements import routes as settlement_routes
+from yibao.users import routes as user_routes
 
 ROUTERS: list[APIRouter] = [
     system_routes.router,
+    registry_routes.router,
+    policy_routes.router,
+    user_routes.router,
+    audit_routes.router,
     filing_routes.router,
+    settlement_routes.router,
+    pharmacy_routes.router,
+    recovery_routes.router,
 ]

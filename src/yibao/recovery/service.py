@@ -1,0 +1,117 @@
+"""Third-party recovery (第三方追偿): when the liable third party does not pay or cannot be
+found, the fund pays in advance (先行支付) and the insured region's agency recovers it.
+
+A case opens with the settlement (``recoverable`` = what the funds paid), is listed by the
+agency and closed with the amount actually recovered; a reversed settlement cancels it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from yibao.audit.service import Actor, record
+from yibao.errors import ValidationFailed
+from yibao.money import to_fen
+from yibao.recovery import repository as repo
+from yibao.recovery.models import RecoveryCase
+from yibao.recovery.states import CASE_OPEN, case_next
+from yibao.settlements.models import SettlementRecord
+
+
+def open_case(
+    session: Session, *, settlement: SettlementRecord, actor: Actor, now: datetime
+) -> RecoveryCase:
+    case = RecoveryCase(
+        settlement_id=settlement.id,
+        person_id=settlement.person_id,
+        insured_region=settlement.insured_region,
+        treatment_region=settlement.treatment_region,
+        amount_fen=settlement.recoverable_fen,
+        recovered_fen=0,
+        state=CASE_OPEN,
+        opened_at=now,
+    )
+    session.add(case)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="recovery.open",
+        entity="recovery_case",
+        entity_id=case.id,
+        before=None,
+        after={"settlement_id": settlement.id, "amount_fen": case.amount_fen},
+        at=now,
+    )
+    return case
+
+
+def close_case(
+    session: Session,
+    *,
+    case_id: int,
+    recovered: Decimal,
+    note: str | None = None,
+    insured_region: str | None = None,
+    actor: Actor = None,
+    now: datetime | None = None,
+) -> RecoveryCase:
+    """Close a case with what was recovered (0 up to the amount paid in advance)."""
+    case = repo.get_case(session, case_id, lock=True)
+    if insured_region is not None and case.insured_region != insured_region:
+        from yibao.errors import NotFound
+
+        raise NotFound(f"recovery case {case_id} not found", code="recovery.not_found")
+    new_state = case_next(case.state, "close")
+    try:
+        recovered_fen = to_fen(recovered)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), code="recovery.amount") from None
+    if recovered_fen < 0 or recovered_fen > case.amount_fen:
+        raise ValidationFailed(
+            "the amount recovered must lie between 0 and the amount paid in advance",
+            code="recovery.amount",
+        )
+    before = {"state": case.state, "recovered_fen": case.recovered_fen}
+    case.state = new_state
+    case.recovered_fen = recovered_fen
+    case.note = (note or None) and note[:400]
+    case.closed_at = now or datetime.now(UTC)
+    case.closed_by = getattr(actor, "id", None)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="recovery.close",
+        entity="recovery_case",
+        entity_id=case.id,
+        before=before,
+        after={"state": case.state, "recovered_fen": recovered_fen, "note": case.note},
+    )
+    return case
+
+
+def cancel_case_for(
+    session: Session, *, settlement_id: int, actor: Actor, now: datetime
+) -> RecoveryCase | None:
+    """The settlement was reversed: an open case has nothing left to recover."""
+    case = repo.case_for_settlement(session, settlement_id)
+    if case is None or case.state != CASE_OPEN:
+        return case
+    case.state = case_next(case.state, "cancel")
+    case.closed_at = now
+    case.note = "settlement reversed"
+    record(
+        session,
+        actor=actor,
+        action="recovery.cancel",
+        entity="recovery_case",
+        entity_id=case.id,
+        before={"state": CASE_OPEN},
+        after={"state": case.state},
+        at=now,
+    )
+    return case

@@ -1,0 +1,444 @@
+"""The hospital window (医院窗口): registration and admission, fee details, pre-settlement
+and discharge settlement of an encounter. Money is computed by the engine only, through
+:mod:`yibao.settlements.service`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.audit.service import Actor, record
+from yibao.engine import Claim, ClaimLine, FilingInfo, Settlement
+from yibao.engine.models import LONG_TERM_FILINGS
+from yibao.errors import Forbidden, InvalidInput, NotFound, ValidationFailed
+from yibao.money import parse_decimal, to_fen
+from yibao.registry.models import Account, Institution, Person
+from yibao.settlements import repository as repo
+from yibao.settlements.models import Encounter, FeeLine, SettlementRecord
+from yibao.settlements.service import (
+    check_liability,
+    filing_for,
+    from_e4,
+    institution_info,
+    person_info,
+    preview_settlement,
+    record_settlement,
+    to_e4,
+)
+from yibao.settlements.states import (
+    ENCOUNTER_OPEN,
+    FEE_ACTIVE,
+    SETTINGS,
+    encounter_next,
+    fee_line_next,
+)
+
+# --- encounters at the hospital window -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeeLineIn:
+    line_id: str
+    code: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+def find_patient(
+    session: Session, *, identity_number: str | None = None, card_number: str | None = None
+) -> Person:
+    """The insured person by identity number or insurance card (one of the two)."""
+    if bool(identity_number) == bool(card_number):
+        raise ValidationFailed(
+            "give exactly one of identity_number and card_number", code="person.lookup"
+        )
+    if identity_number:
+        from yibao.identity import validate_identity_number
+
+        try:
+            number = validate_identity_number(identity_number)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), code="person.identity_invalid") from None
+        person = session.execute(
+            select(Person).where(Person.identity_number == number)
+        ).scalar_one_or_none()
+    else:
+        person = session.execute(
+            select(Person).where(Person.card_number == card_number)
+        ).scalar_one_or_none()
+    if person is None:
+        raise NotFound("no insured person with that identity or card", code="person.not_found")
+    return person
+
+
+def _institution(session: Session, institution_id: int, *, kind: str) -> Institution:
+    institution = session.get(Institution, institution_id)
+    if institution is None or institution.kind != kind:
+        raise Forbidden(f"institution {institution_id} is not a {kind}", code=f"{kind}.required")
+    if not institution.designated:
+        raise Forbidden(
+            f"{institution.name} is not designated (定点)", code="institution.not_designated"
+        )
+    return institution
+
+
+def register_encounter(
+    session: Session,
+    *,
+    institution_id: int,
+    setting: str,
+    started_on: date,
+    identity_number: str | None = None,
+    card_number: str | None = None,
+    deposit: Decimal = Decimal(0),
+    emergency: bool = False,
+    liability: str | None = None,
+    hospital_ref: str | None = None,
+    diagnosis: str | None = None,
+    actor: Actor = None,
+) -> Encounter:
+    """Outpatient registration (门诊登记) or inpatient admission (入院登记) with the deposit."""
+    if setting not in SETTINGS:
+        raise ValidationFailed(f"unknown setting {setting!r}", code="encounter.setting")
+    if deposit < 0:
+        raise ValidationFailed("a deposit cannot be negative", code="encounter.deposit")
+    institution = _institution(session, institution_id, kind="hospital")
+    person = find_patient(session, identity_number=identity_number, card_number=card_number)
+    if hospital_ref is not None:
+        taken = session.execute(
+            select(Encounter.id).where(
+                Encounter.institution_id == institution_id, Encounter.hospital_ref == hospital_ref
+            )
+        ).first()
+        if taken is not None:
+            raise ValidationFailed(
+                f"visit number {hospital_ref!r} is already registered", code="encounter.duplicate"
+            )
+    encounter = Encounter(
+        institution_id=institution.id,
+        person_id=person.id,
+        setting=setting,
+        state=ENCOUNTER_OPEN,
+        hospital_ref=hospital_ref,
+        started_on=started_on,
+        deposit_fen=to_fen(deposit),
+        emergency=emergency,
+        liability=check_liability(liability),
+        diagnosis=diagnosis,
+        created_by=getattr(actor, "id", None),
+    )
+    session.add(encounter)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="encounter.register",
+        entity="encounter",
+        entity_id=encounter.id,
+        before=None,
+        after={"setting": setting, "person_id": person.id, "deposit": str(deposit)},
+    )
+    return encounter
+
+
+def own_encounter(
+    session: Session, *, encounter_id: int, institution_id: int | None, lock: bool = False
+) -> Encounter:
+    encounter = repo.get_encounter(session, encounter_id, lock=lock)
+    if institution_id is not None and encounter.institution_id != institution_id:
+        raise NotFound(f"encounter {encounter_id} not found", code="encounter.not_found")
+    return encounter
+
+
+def upload_fees(
+    session: Session,
+    *,
+    encounter_id: int,
+    institution_id: int | None,
+    lines: Sequence[FeeLineIn],
+    actor: Actor = None,
+) -> list[FeeLine]:
+    """A batch of fee details; refused as a whole when a line id repeats or a code is unknown."""
+    encounter = own_encounter(
+        session, encounter_id=encounter_id, institution_id=institution_id, lock=True
+    )
+    encounter_next(encounter.state, "upload_fees")
+    if not lines:
+        raise ValidationFailed("a batch needs at least one line", code="fees.empty")
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for line in lines:
+        if line.line_id in seen:
+            repeated.append(line.line_id)
+        seen.add(line.line_id)
+    repeated += sorted(repo.existing_line_ids(session, encounter.id, [x.line_id for x in lines]))
+    if repeated:
+        raise ValidationFailed(
+            f"line ids already used: {', '.join(sorted(set(repeated)))}",
+            code="fees.duplicate_line_id",
+            line_ids=sorted(set(repeated)),
+        )
+    institution = session.get(Institution, encounter.institution_id)
+    assert institution is not None
+    from yibao.policies.service import catalog_for
+
+    catalog = catalog_for(session, region=institution.region_code, on=encounter.started_on)
+    unknown = [
+        line.line_id for line in lines if catalog.get(institution.region_code, line.code) is None
+    ]
+    if unknown:
+        raise ValidationFailed(
+            f"codes not in the catalog of {institution.region_code}, lines {', '.join(unknown)}",
+            code="catalog.unknown_code",
+            line_ids=unknown,
+        )
+    for line in lines:
+        if line.quantity < 0 or line.unit_price < 0:
+            raise ValidationFailed(
+                f"line {line.line_id}: negative quantity or price", code="fees.negative"
+            )
+    batch_no = 1 + max(
+        (fl.batch_no for fl in repo.fee_lines(session, encounter.id, active_only=False)),
+        default=0,
+    )
+    rows = [
+        FeeLine(
+            encounter_id=encounter.id,
+            line_id=line.line_id,
+            batch_no=batch_no,
+            code=line.code,
+            quantity_e4=to_e4(line.quantity),
+            unit_price_e4=to_e4(line.unit_price),
+            state=FEE_ACTIVE,
+        )
+        for line in lines
+    ]
+    session.add_all(rows)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="encounter.upload_fees",
+        entity="encounter",
+        entity_id=encounter.id,
+        before=None,
+        after={"batch_no": batch_no, "lines": len(rows)},
+    )
+    return rows
+
+
+def withdraw_fee(
+    session: Session,
+    *,
+    encounter_id: int,
+    institution_id: int | None,
+    line_id: str,
+    actor: Actor = None,
+) -> FeeLine:
+    """Withdraw one uploaded line (明细撤销) before settlement."""
+    encounter = own_encounter(
+        session, encounter_id=encounter_id, institution_id=institution_id, lock=True
+    )
+    encounter_next(encounter.state, "withdraw_fee")
+    line = session.execute(
+        select(FeeLine).where(FeeLine.encounter_id == encounter.id, FeeLine.line_id == line_id)
+    ).scalar_one_or_none()
+    if line is None:
+        raise NotFound(f"no fee line {line_id!r} in this encounter", code="fees.not_found")
+    line.state = fee_line_next(line.state, "withdraw")
+    record(
+        session,
+        actor=actor,
+        action="encounter.withdraw_fee",
+        entity="encounter",
+        entity_id=encounter.id,
+        before={"line_id": line_id, "state": FEE_ACTIVE},
+        after={"line_id": line_id, "state": line.state},
+    )
+    session.flush()
+    return line
+
+
+def _home_filing(
+    session: Session, *, person: Person, on: date, local_use_while_filed: bool | None
+) -> FilingInfo | None:
+    """For treatment at home: the long-term filing that applies, so the engine applies the
+    policy's ``home_benefits_while_filed``; refused when the filing rules suspend the card
+    at home while filed off-site (seed 001)."""
+    from yibao.filings import repository as filings_repo
+    from yibao.filings.service import local_use_suspended
+
+    if local_use_suspended(
+        session, person_id=person.id, on=on, local_use_while_filed=local_use_while_filed
+    ):
+        raise ValidationFailed(
+            "the card is suspended at home while a long-term off-site filing applies",
+            code="settlement.local_use_suspended",
+        )
+    for filing in filings_repo.applying(session, person_id=person.id, on=on):
+        if filing.category in LONG_TERM_FILINGS and filing.valid_from is not None:
+            return FilingInfo(
+                type=filing.category,
+                destination=filing.destination,
+                valid_from=filing.valid_from,
+                valid_to=filing.valid_to,
+            )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class EncounterClaim:
+    claim: Claim
+    person: Person
+    institution: Institution
+    account_person_id: int | None
+
+
+def encounter_claim(
+    session: Session,
+    *,
+    encounter: Encounter,
+    on: date | None = None,
+    liability: str | None = None,
+    local_use_while_filed: bool | None = None,
+) -> EncounterClaim:
+    """The engine's claim from an encounter, its active fee lines and the database:
+    the person, the institution, and the filing that applies on the day."""
+    person = session.get(Person, encounter.person_id)
+    institution = session.get(Institution, encounter.institution_id)
+    assert person is not None and institution is not None
+    day = on or encounter.started_on
+    if day < encounter.started_on:
+        raise ValidationFailed(
+            "the settlement date is before the admission", code="settlement.date"
+        )
+    lines = tuple(
+        ClaimLine(
+            code=fl.code,
+            quantity=from_e4(fl.quantity_e4),
+            unit_price=from_e4(fl.unit_price_e4),
+            line_id=fl.line_id,
+        )
+        for fl in repo.fee_lines(session, encounter.id)
+    )
+    if not lines:
+        raise ValidationFailed("no fee details uploaded", code="settlement.no_lines")
+    offsite = person.insured_region != institution.region_code
+    if offsite and not institution.networked:
+        raise ValidationFailed(
+            f"{institution.name} is not networked for off-site direct settlement; "
+            "the patient pays in full and claims manual reimbursement",
+            code="settlement.not_networked",
+        )
+    filing = filing_for(
+        session, person_id=person.id, on=day, treatment_region=institution.region_code
+    )
+    if not offsite:
+        filing = _home_filing(
+            session, person=person, on=day, local_use_while_filed=local_use_while_filed
+        )
+    claim = Claim(
+        claim_id=f"encounter-{encounter.id}",
+        date=day,
+        setting="inpatient" if encounter.setting == "inpatient" else "outpatient",
+        person=person_info(person),
+        institution=institution_info(institution),
+        lines=lines,
+        filing=filing,
+        emergency=encounter.emergency,
+        liability=check_liability(liability if liability is not None else encounter.liability),
+    )
+    account_id = person.id if session.get(Account, person.id) is not None else None
+    return EncounterClaim(claim, person, institution, account_id)
+
+
+def pre_settle_encounter(
+    session: Session,
+    *,
+    encounter_id: int,
+    institution_id: int | None,
+    on: date | None = None,
+    liability: str | None = None,
+    local_use_while_filed: bool | None = None,
+) -> Settlement:
+    """Pre-settlement (预结算): the full result, nothing stored."""
+    encounter = own_encounter(session, encounter_id=encounter_id, institution_id=institution_id)
+    encounter_next(encounter.state, "pre_settle")
+    ec = encounter_claim(
+        session,
+        encounter=encounter,
+        on=on,
+        liability=liability,
+        local_use_while_filed=local_use_while_filed,
+    )
+    return preview_settlement(
+        session, claim=ec.claim, person_id=ec.person.id, account_person_id=ec.account_person_id
+    )
+
+
+def settle_encounter(
+    session: Session,
+    *,
+    encounter_id: int,
+    institution_id: int | None,
+    on: date | None = None,
+    liability: str | None = None,
+    local_use_while_filed: bool | None = None,
+    msg_id: str | None = None,
+    actor: Actor = None,
+    now: datetime | None = None,
+) -> tuple[SettlementRecord, Settlement]:
+    """Discharge settlement (出院结算): store the result; the encounter is then settled."""
+    encounter = own_encounter(
+        session, encounter_id=encounter_id, institution_id=institution_id, lock=True
+    )
+    new_state = encounter_next(encounter.state, "settle")
+    if msg_id is not None and repo.settlement_by_msg_id(
+        session, institution_id=encounter.institution_id, msg_id=msg_id
+    ):
+        raise ValidationFailed(
+            f"message id {msg_id!r} was already used", code="settlement.duplicate_msg_id"
+        )
+    ec = encounter_claim(
+        session,
+        encounter=encounter,
+        on=on,
+        liability=liability,
+        local_use_while_filed=local_use_while_filed,
+    )
+    stored, result = record_settlement(
+        session,
+        claim=ec.claim,
+        person_id=ec.person.id,
+        source="direct",
+        institution_id=encounter.institution_id,
+        account_person_id=ec.account_person_id,
+        encounter_id=encounter.id,
+        msg_id=msg_id,
+        deposit_fen=encounter.deposit_fen,
+        actor=actor,
+        now=now,
+    )
+    encounter.state = new_state
+    session.flush()
+    return stored, result
+
+
+def parse_line(raw: dict[str, Any], where: str) -> FeeLineIn:
+    """A fee line from request data; quantities and prices read from text, 4 decimals."""
+    try:
+        return FeeLineIn(
+            line_id=str(raw["line_id"]),
+            code=str(raw["code"]),
+            quantity=parse_decimal(raw["quantity"], max_places=4),
+            unit_price=parse_decimal(raw["unit_price"], max_places=4),
+        )
+    except (KeyError, ValueError) as exc:
+        raise InvalidInput("fee details", where, str(exc)) from None
