@@ -131,7 +131,7 @@ def certificate_pdf(cert: Mapping[str, Any]) -> bytes:
     pdf.set_font(family, size=11)
     for label, value in _values(cert, cjk=cjk):
         pdf.set_x(pdf.l_margin)
-        pdf.cell(62, 8, label, border=1)
+        pdf.cell(62 if cjk else 76, 8, label, border=1)
         pdf.multi_cell(0, 8, value, border=1, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font(family, size=9)
