@@ -155,6 +155,7 @@ class World:
     hospital: Institution
     other_hospital: Institution
     pharmacy: Institution
+    beijing_hospital: Institution
     retiree: Person
     worker: Person
     spouse: Person
@@ -169,7 +170,7 @@ def add_person(
     born: date,
     sequence: int,
     scheme: str = "employee",
-    person_type: str = "employee",
+    person_type: str = "in_service",
     unit: Unit | None = None,
     balance_fen: int = 0,
     card_number: str | None = None,
@@ -242,7 +243,17 @@ def world(session: Session) -> World:
         designated=True,
         networked=True,
     )
-    session.add_all([hospital, other_hospital, pharmacy])
+    beijing_hospital = Institution(
+        code="H110000001",
+        name="北京某区医院",
+        region_code="110000",
+        kind="hospital",
+        level=2,
+        specialty="general",
+        designated=True,
+        networked=True,
+    )
+    session.add_all([hospital, other_hospital, pharmacy, beijing_hospital])
     session.flush()
     retiree = add_person(
         session,
@@ -250,7 +261,7 @@ def world(session: Session) -> World:
         region="110000",
         born=date(1955, 3, 1),
         sequence=11,
-        person_type="retiree",
+        person_type="retired",
         balance_fen=123_456,
         card_number="BJ0001",
     )
@@ -278,7 +289,7 @@ def world(session: Session) -> World:
         born=date(1970, 9, 9),
         sequence=33,
         scheme="resident",
-        person_type="resident_adult",
+        person_type="adult",
     )
     session.commit()
     return World(
@@ -294,6 +305,7 @@ def world(session: Session) -> World:
         hospital=hospital,
         other_hospital=other_hospital,
         pharmacy=pharmacy,
+        beijing_hospital=beijing_hospital,
         retiree=retiree,
         worker=worker,
         spouse=spouse,

@@ -9,6 +9,7 @@ import typer
 from yibao.cli.platform import db_app, serve
 from yibao.cli.settle import settle_command
 from yibao.filings.cli import app as filings_app
+from yibao.policies.cli import catalog_app, policy_app
 from yibao.users.cli import app as users_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -23,4 +24,6 @@ app.command("settle")(settle_command)
 app.add_typer(db_app, name="db")
 app.command("serve")(serve)
 app.add_typer(users_app, name="users")
+app.add_typer(policy_app, name="policy")
+app.add_typer(catalog_app, name="catalog")
 app.add_typer(filings_app, name="filings")

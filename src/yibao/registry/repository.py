@@ -1,0 +1,132 @@
+"""Registry queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from yibao.registry.models import (
+    AccountMovement,
+    Agency,
+    FamilyLink,
+    Institution,
+    Person,
+    Region,
+    Unit,
+)
+
+
+def list_regions(session: Session, *, province_code: str | None = None) -> Sequence[Region]:
+    stmt = select(Region).order_by(Region.code)
+    if province_code is not None:
+        stmt = stmt.where(Region.province_code == province_code)
+    return session.scalars(stmt).all()
+
+
+def list_agencies(
+    session: Session, *, region_code: str | None = None, kind: str | None = None
+) -> Sequence[Agency]:
+    stmt = select(Agency).order_by(Agency.id)
+    if region_code is not None:
+        stmt = stmt.where(Agency.region_code == region_code)
+    if kind is not None:
+        stmt = stmt.where(Agency.kind == kind)
+    return session.scalars(stmt).all()
+
+
+def list_institutions(
+    session: Session,
+    *,
+    region_code: str | None = None,
+    province_code: str | None = None,
+    kind: str | None = None,
+    level: int | None = None,
+    networked: bool | None = None,
+) -> Sequence[Institution]:
+    stmt = select(Institution).order_by(Institution.id)
+    if region_code is not None:
+        stmt = stmt.where(Institution.region_code == region_code)
+    if province_code is not None:
+        stmt = stmt.join(Region, Region.code == Institution.region_code).where(
+            Region.province_code == province_code
+        )
+    if kind is not None:
+        stmt = stmt.where(Institution.kind == kind)
+    if level is not None:
+        stmt = stmt.where(Institution.level == level)
+    if networked is not None:
+        stmt = stmt.where(Institution.networked == networked)
+    return session.scalars(stmt).all()
+
+
+def list_units(session: Session, *, where: ColumnElement[bool] | None = None) -> Sequence[Unit]:
+    stmt = select(Unit).order_by(Unit.id)
+    if where is not None:
+        stmt = stmt.where(where)
+    return session.scalars(stmt).all()
+
+
+def persons_query(
+    *,
+    where: ColumnElement[bool] | None,
+    region_code: str | None = None,
+    unit_id: int | None = None,
+    name: str | None = None,
+) -> Select[Person]:
+    stmt = select(Person).order_by(Person.id)
+    if where is not None:
+        stmt = stmt.where(where)
+    if region_code is not None:
+        stmt = stmt.where(Person.insured_region == region_code)
+    if unit_id is not None:
+        stmt = stmt.where(Person.unit_id == unit_id)
+    if name:
+        stmt = stmt.where(Person.name.contains(name))
+    return stmt
+
+
+def person_by_identity(session: Session, identity_number: str) -> Person | None:
+    return session.scalars(
+        select(Person).where(Person.identity_number == identity_number)
+    ).one_or_none()
+
+
+def person_by_card(session: Session, card_number: str) -> Person | None:
+    return session.scalars(select(Person).where(Person.card_number == card_number)).one_or_none()
+
+
+def movements(session: Session, person_id: int) -> Sequence[AccountMovement]:
+    return session.scalars(
+        select(AccountMovement)
+        .where(AccountMovement.person_id == person_id)
+        .order_by(AccountMovement.id)
+    ).all()
+
+
+def movements_total_fen(session: Session, person_id: int) -> int:
+    total = session.scalar(
+        select(func.coalesce(func.sum(AccountMovement.amount_fen), 0)).where(
+            AccountMovement.person_id == person_id
+        )
+    )
+    return int(total or 0)
+
+
+def family_links(session: Session, person_id: int) -> Sequence[tuple[FamilyLink, Person]]:
+    rows = session.execute(
+        select(FamilyLink, Person)
+        .join(Person, Person.id == FamilyLink.relative_id)
+        .where(FamilyLink.person_id == person_id)
+        .order_by(FamilyLink.id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def family_link(session: Session, person_id: int, relative_id: int) -> FamilyLink | None:
+    return session.scalars(
+        select(FamilyLink).where(
+            FamilyLink.person_id == person_id, FamilyLink.relative_id == relative_id
+        )
+    ).one_or_none()
