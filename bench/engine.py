@@ -54,6 +54,13 @@ def generate(
     codes: dict[str, list[str]] = {}
     for region, code in catalog.items:
         codes.setdefault(region, []).append(code)
+    # a hospital charges its own fixed price per item (sometimes above the ceiling)
+    price: dict[tuple[str, str], Decimal] = {}
+    for (region, code), row in catalog.items.items():
+        list_price = Decimal(rng.randint(100, 200000)) / 100
+        if row.price_ceiling is not None and rng.random() < 0.8:
+            list_price = row.price_ceiling
+        price[(region, code)] = list_price
     kinds = sorted({(p.region, p.scheme, t) for p in policies for t in p.person_types})
     people = []
     for i in range(persons):
@@ -83,13 +90,12 @@ def generate(
             )
         inpatient = rng.random() < 0.3
         pool = codes[treated]
+        picked = [rng.choice(pool) for _ in range(rng.randint(3, 9))]
         lines = tuple(
             ClaimLine(
-                code=rng.choice(pool),
-                quantity=Decimal(rng.randint(1, 5)),
-                unit_price=Decimal(rng.randint(100, 200000)) / 100,
+                code=code, quantity=Decimal(rng.randint(1, 5)), unit_price=price[(treated, code)]
             )
-            for _ in range(rng.randint(3, 9))
+            for code in picked
         )
         out.append(
             Claim(
@@ -97,7 +103,9 @@ def generate(
                 date=start + timedelta(days=n * 365 // claims),
                 setting="inpatient" if inpatient else "outpatient",
                 person=person,
-                institution=InstitutionInfo(id=f"h-{treated}", region=treated, level=rng.randint(1, 3)),
+                institution=InstitutionInfo(
+                    id=f"h-{treated}", region=treated, level=rng.randint(1, 3)
+                ),
                 lines=lines,
                 filing=filing,
                 emergency=rng.random() < 0.05,

@@ -35,6 +35,7 @@ __all__ = [
     "InstitutionInfo",
     "PersonInfo",
     "Policy",
+    "PolicyBook",
     "Settlement",
     "UnknownCatalogCode",
     "YearAccumulators",

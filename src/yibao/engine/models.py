@@ -254,9 +254,11 @@ class Claim:
 
 
 # --- results ---------------------------------------------------------------------------
+# Results are built on the hot path, so they are plain slotted dataclasses: a frozen one
+# pays an ``object.__setattr__`` per field. Treat them as values all the same.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LineResult:
     code: str
     amount: Decimal
@@ -275,7 +277,7 @@ class LineResult:
     line_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BandPart:
     """A piece of the claim on one band: ``[start, end)`` paid at ``rate``."""
 
@@ -289,7 +291,7 @@ class BandPart:
         return self.end - self.start
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SupplementaryPay:
     name: str
     base: Decimal
@@ -300,7 +302,7 @@ class SupplementaryPay:
     cap_reached: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Explanation:
     """Why each figure is what it is, for the person who paid and for the reviewer."""
 
@@ -321,7 +323,7 @@ class Explanation:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Settlement:
     """One claim's result, exactly the contract's result plus its explanation."""
 

@@ -52,16 +52,34 @@ def _round2(value: Decimal) -> Decimal:
 # --- policy choice and off-site status --------------------------------------------------
 
 
-def choose_policy(claim: Claim, policies: Iterable[Policy]) -> tuple[Policy | None, str | None]:
+class PolicyBook:
+    """Policies indexed by (region, scheme, person type), so choosing one is a dict look-up."""
+
+    __slots__ = ("_index", "policies")
+
+    def __init__(self, policies: Iterable[Policy]) -> None:
+        self.policies = tuple(policies)
+        self._index: dict[tuple[str, str, str], list[Policy]] = {}
+        for policy in self.policies:
+            for person_type in policy.person_types:
+                key = (policy.region, policy.scheme, person_type)
+                self._index.setdefault(key, []).append(policy)
+
+    def candidates(self, region: str, scheme: str, person_type: str) -> Sequence[Policy]:
+        return self._index.get((region, scheme, person_type), ())
+
+
+def choose_policy(
+    claim: Claim, policies: Iterable[Policy] | PolicyBook
+) -> tuple[Policy | None, str | None]:
     """The one policy of the person's region, scheme and type in force on the claim's date."""
     person = claim.person
+    book = policies if isinstance(policies, PolicyBook) else PolicyBook(policies)
+    day = claim.date
     matches = [
         p
-        for p in policies
-        if p.region == person.insured_region
-        and p.scheme == person.scheme
-        and person.person_type in p.person_types
-        and p.covers(claim.date)
+        for p in book.candidates(person.insured_region, person.scheme, person.person_type)
+        if p.effective_from <= day and (p.effective_to is None or day <= p.effective_to)
     ]
     if not matches:
         return None, (
@@ -126,67 +144,103 @@ def _not_eligible_reason(
     return None
 
 
-def _settle_lines(claim: Claim, catalog: Catalog, extra_ratio: Decimal) -> tuple[LineResult, ...]:
-    region = claim.institution.region
+LineCache = dict[tuple[object, ...], LineResult]
+
+
+def _settle_lines(
+    claim: Claim,
+    items: Sequence[CatalogItem],
+    extra_ratio: Decimal,
+    cache: LineCache | None = None,
+) -> tuple[LineResult, ...]:
+    """Steps 1-5 of the lines. Written for speed: this loop is the engine's hot path.
+
+    A line's result depends only on its item, quantity, price, line id, the setting, the
+    level, an excluding liability and the off-site extra ratio; with a ``cache`` (one per
+    run), a repeated line (the same drug at the same price) is computed once.
+    """
     level = claim.institution.level
+    setting = claim.setting
+    excluded = claim.liability in EXCLUDING_LIABILITIES
+    quantize = Decimal.quantize
     results = []
-    for index, line in enumerate(claim.lines):
-        item = catalog.get(region, line.code)
-        if item is None:
-            raise UnknownCatalogCode(index, line.code, region)
+    for line, item in zip(claim.lines, items, strict=True):
         quantity = line.quantity
         unit_price = line.unit_price
-        amount = _round2(quantity * unit_price)  # step 1
-        reason = _not_eligible_reason(item, claim.setting, level, claim.liability)
-        if reason is not None:  # step 2
-            results.append(
-                LineResult(
-                    code=line.code,
-                    amount=amount,
-                    full_self_pay=amount,
-                    over_limit_self_pay=ZERO,
-                    pre_self_pay=ZERO,
-                    in_scope=ZERO,
-                    name=item.name,
-                    item_class=item.item_class,
-                    eligible=False,
-                    not_eligible_reason=reason,
-                    price_ceiling=item.price_ceiling,
-                    self_pay_ratio=item.self_pay_ratio,
-                    line_id=line.line_id,
-                )
+        if cache is not None:
+            key: tuple[object, ...] = (id(item), quantity, unit_price, line.line_id)
+            key += (setting, level, excluded, extra_ratio)
+            hit = cache.get(key)
+            if hit is not None:
+                results.append(hit)
+                continue
+        else:
+            key = ()
+        amount = quantize(quantity * unit_price, _FEN, ROUND_HALF_UP)  # step 1
+        cls = item.item_class
+        if (
+            excluded
+            or cls == "C"
+            or setting not in item.settings
+            or (item.min_level is not None and level < item.min_level)
+        ):  # step 2
+            result = LineResult(
+                line.code,
+                amount,
+                amount,
+                ZERO,
+                ZERO,
+                ZERO,
+                item.name,
+                cls,
+                False,
+                _not_eligible_reason(item, setting, level, claim.liability),
+                item.price_ceiling,
+                item.self_pay_ratio,
+                ZERO,
+                line.line_id,
             )
+            results.append(result)
+            if cache is not None:
+                cache[key] = result
             continue
         ceiling = item.price_ceiling
         if ceiling is not None and unit_price > ceiling:  # step 3
-            over = amount - _round2(quantity * ceiling)
+            over = amount - quantize(quantity * ceiling, _FEN, ROUND_HALF_UP)
+            base = amount - over
         else:
             over = ZERO
-        base = amount - over
-        pre = _round2(base * item.self_pay_ratio) if item.item_class == "B" else ZERO  # step 4
-        in_scope = base - pre
+            base = amount
+        if cls == "B":  # step 4
+            pre = quantize(base * item.self_pay_ratio, _FEN, ROUND_HALF_UP)
+            in_scope = base - pre
+        else:
+            pre = ZERO
+            in_scope = base
         extra = ZERO
         if extra_ratio:  # step 5, pre_self_pay reduction mode only
-            extra = _round2(in_scope * extra_ratio)
+            extra = quantize(in_scope * extra_ratio, _FEN, ROUND_HALF_UP)
             pre += extra
             in_scope -= extra
-        results.append(
-            LineResult(
-                code=line.code,
-                amount=amount,
-                full_self_pay=ZERO,
-                over_limit_self_pay=over,
-                pre_self_pay=pre,
-                in_scope=in_scope,
-                name=item.name,
-                item_class=item.item_class,
-                eligible=True,
-                price_ceiling=ceiling,
-                self_pay_ratio=item.self_pay_ratio,
-                offsite_extra=extra,
-                line_id=line.line_id,
-            )
+        result = LineResult(
+            line.code,
+            amount,
+            ZERO,
+            over,
+            pre,
+            in_scope,
+            item.name,
+            cls,
+            True,
+            None,
+            ceiling,
+            item.self_pay_ratio,
+            extra,
+            line.line_id,
         )
+        results.append(result)
+        if cache is not None:
+            cache[key] = result
     return tuple(results)
 
 
@@ -269,33 +323,40 @@ def _rejected(
     )
 
 
-def check_codes(claim: Claim, catalog: Catalog) -> None:
-    """Raise :class:`UnknownCatalogCode` for the first line the catalog does not know."""
+def check_codes(claim: Claim, catalog: Catalog) -> list[CatalogItem]:
+    """The catalog row of every line; :class:`UnknownCatalogCode` for the first unknown one."""
     region = claim.institution.region
+    lookup = catalog.items.get
+    items = []
     for index, line in enumerate(claim.lines):
-        if catalog.get(region, line.code) is None:
+        item = lookup((region, line.code))
+        if item is None:
             raise UnknownCatalogCode(index, line.code, region)
+        items.append(item)
+    return items
 
 
 def settle(
     claim: Claim,
     *,
-    policies: Sequence[Policy],
+    policies: Sequence[Policy] | PolicyBook,
     catalog: Catalog,
     accumulators: YearAccumulators | None = None,
+    line_cache: LineCache | None = None,
 ) -> Settlement:
     """Settle ``claim`` against the person's year so far; pure, deterministic.
 
     ``accumulators`` is the person's state for the claim's calendar year (None: a fresh
     year). The result carries the state after the claim; a rejected claim leaves it as it
     was. An unknown catalog code raises :class:`UnknownCatalogCode` (invalid input).
+    ``line_cache`` (optional, one per run over one catalog) reuses repeated lines' results.
     """
     year = claim.date.year
     if accumulators is None:
         accumulators = YearAccumulators(year=year)
     elif accumulators.year != year:
         raise ValueError(f"accumulators of {accumulators.year} given for a claim of {year}")
-    check_codes(claim, catalog)
+    items = check_codes(claim, catalog)
 
     policy, problem = choose_policy(claim, policies)
     status, status_reason = offsite_status(claim)
@@ -329,23 +390,26 @@ def settle(
             policy_id=policy.id,
             offsite_reason=status_reason,
         )
-    return _settle_with(claim, policy, rules, catalog, accumulators, status, status_reason)
+    return _settle_with(
+        claim, policy, rules, items, accumulators, status, status_reason, line_cache
+    )
 
 
 def _settle_with(
     claim: Claim,
     policy: Policy,
     rules: SettingRules,
-    catalog: Catalog,
+    items: Sequence[CatalogItem],
     acc: YearAccumulators,
     status: str,
     status_reason: str,
+    line_cache: LineCache | None,
 ) -> Settlement:
     offsite = policy.offsite
     reduction = ZERO if status == "local" else offsite.ratio_reduction.get(status, ZERO)
     mode = offsite.reduction_mode
     extra_ratio = reduction if mode == "pre_self_pay" and reduction > 0 else ZERO
-    lines = _settle_lines(claim, catalog, extra_ratio)
+    lines = _settle_lines(claim, items, extra_ratio, line_cache)
 
     total = full = over = pre = scope = ZERO
     for line in lines:
@@ -545,7 +609,7 @@ def _account_eligible(
 
 
 def settle_run(
-    claims: Iterable[Claim], *, policies: Sequence[Policy], catalog: Catalog
+    claims: Iterable[Claim], *, policies: Sequence[Policy] | PolicyBook, catalog: Catalog
 ) -> list[Settlement]:
     """Settle claims in order, carrying each person's accumulators per calendar year.
 
@@ -553,6 +617,8 @@ def settle_run(
     person in that year.
     """
     state: dict[tuple[str, int], YearAccumulators] = {}
+    book = policies if isinstance(policies, PolicyBook) else PolicyBook(policies)
+    cache: LineCache = {}
     results = []
     for claim in claims:
         year = claim.date.year
@@ -561,7 +627,7 @@ def settle_run(
         if acc is None:
             ytd = claim.person.year_to_date
             acc = replace(ytd, year=year) if ytd is not None else YearAccumulators(year=year)
-        result = settle(claim, policies=policies, catalog=catalog, accumulators=acc)
+        result = settle(claim, policies=book, catalog=catalog, accumulators=acc, line_cache=cache)
         state[key] = result.accumulators
         results.append(result)
     return results
