@@ -8,6 +8,7 @@ import typer
 
 from yibao.cli.platform import db_app, serve
 from yibao.cli.settle import settle_command
+from yibao.demo.cli import demo_command
 from yibao.filings.cli import app as filings_app
 from yibao.policies.cli import catalog_app, policy_app
 from yibao.users.cli import app as users_app
@@ -23,6 +24,7 @@ def main() -> None:
 app.command("settle")(settle_command)
 app.add_typer(db_app, name="db")
 app.command("serve")(serve)
+app.command("demo")(demo_command)
 app.add_typer(users_app, name="users")
 app.add_typer(policy_app, name="policy")
 app.add_typer(catalog_app, name="catalog")

@@ -1,0 +1,89 @@
+"""The printed demo guide: a token per role and requests ready to paste."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from yibao.demo.loader import DemoResult
+from yibao.identity import mask_identity_number
+
+ROLE_KEYS = ("admin", "agency", "street_office", "unit", "insured", "hospital")
+
+
+def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
+    p, inst, f = result.persons, result.institutions, result.filings
+    tokens = result.tokens
+    lines = [
+        "# Yibao demo",
+        "",
+        f"Database: {db_file} (fresh). API: {base}/api/v1 — OpenAPI: {base}/docs",
+        "",
+        "## Tokens (one per role; shown here only)",
+        "",
+        "```sh",
+        f"export YIBAO={base}/api/v1",
+    ]
+    for key in ROLE_KEYS:
+        user = result.users[key]
+        lines.append(f"export {key.upper()}={tokens[key]}   # {user.name}")
+    lines += [
+        f"export HOSPITAL_BJ={tokens['hospital_bj']}   # {result.users['hospital_bj'].name}",
+        f"export AGENCY_BD={tokens['agency_bd']}   # {result.users['agency_bd'].name}",
+        f"export PHARMACY={tokens['pharmacy_sy']}   # {result.users['pharmacy_sy'].name}",
+        "```",
+        "",
+        "## Who is who",
+        "",
+    ]
+    for key in ("wang", "li", "zhang", "chen", "sun", "zhou"):
+        person = p[key]
+        lines.append(
+            f"- person {person.id} {person.name}: {person.scheme}/{person.person_type}, insured in "
+            f"{person.insured_region}, card {person.card_number}, identity "
+            f"{mask_identity_number(person.identity_number)}"
+        )
+    lines.append(
+        f"- hospital {inst['H460200001'].id} {inst['H460200001'].name} (level 3, Sanya); "
+        f"hospital {inst['H110000001'].id} {inst['H110000001'].name} (level 3, Beijing)"
+    )
+    for key, filing_id in f.items():
+        lines.append(f"- filing {filing_id}: {key}")
+    wang = p["wang"].id
+    resettled = f.get("resettled_retiree", 1)
+    lines += [
+        "",
+        "## Try",
+        "",
+        "```sh",
+        "# who am I",
+        'curl -s -H "Authorization: Bearer $INSURED" $YIBAO/me',
+        "# my own record: the identity number in full for me",
+        f'curl -s -H "Authorization: Bearer $INSURED" $YIBAO/persons/{wang}',
+        "# my personal account: balance and every movement",
+        f'curl -s -H "Authorization: Bearer $INSURED" $YIBAO/persons/{wang}/account',
+        "# the street office lists persons of its region (identity numbers masked)",
+        'curl -s -H "Authorization: Bearer $STREET_OFFICE" $YIBAO/persons',
+        "# another person's data is refused (403, problem+json)",
+        f'curl -s -H "Authorization: Bearer $INSURED" $YIBAO/persons/{p["zhang"].id}',
+        "# networked hospitals of Sanya",
+        'curl -s -H "Authorization: Bearer $INSURED" '
+        '"$YIBAO/institutions?region=460200&networked=true"',
+        "# the Sanya hospital looks up a patient by card (body, never the URL)",
+        "curl -s -H \"Authorization: Bearer $HOSPITAL\" -H 'content-type: application/json' "
+        f'-X POST $YIBAO/persons/lookup -d \'{{"card_number": "{p["wang"].card_number}"}}\'',
+        "# the Beijing reviewer's queue and the approved resettlement's certificate",
+        'curl -s -H "Authorization: Bearer $AGENCY" $YIBAO/filings/queue',
+        f'curl -s -H "Authorization: Bearer $INSURED" $YIBAO/filings/{resettled}/certificate',
+        f'curl -s -H "Authorization: Bearer $INSURED" -o certificate.pdf '
+        f"$YIBAO/filings/{resettled}/certificate.pdf",
+        "# policies in force and the Sanya catalog",
+        'curl -s -H "Authorization: Bearer $AGENCY" "$YIBAO/policies?region=110000&on=2026-07-01"',
+        'curl -s -H "Authorization: Bearer $HOSPITAL" '
+        '"$YIBAO/catalogs/460200/items?on=2026-07-01&limit=5"',
+        "# the audit log (admins): who changed what, before -> after",
+        'curl -s -H "Authorization: Bearer $ADMIN" "$YIBAO/audit?limit=5"',
+        "```",
+    ]
+    if result.notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"
