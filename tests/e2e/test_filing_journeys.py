@@ -63,10 +63,10 @@ def hospitals(session: Session, world: Any) -> Hospitals:
 
     result = Hospitals(
         sanya_l3=world.hospital,
-        sanya_l2=add("H460200002", "三亚市中医院", "460200", 2, "general"),
-        sanya_specialised=add("H460200003", "三亚市眼科医院", "460200", 3, "specialised"),
-        beijing_l3=add("H110000001", "北京某三甲医院", "110000", 3, "general"),
-        beijing_l1=add("H110000002", "北京某社区卫生服务中心", "110000", 1, "general"),
+        sanya_l2=add("HT460200002", "三亚市中医院", "460200", 2, "general"),
+        sanya_specialised=add("HT460200003", "三亚市眼科医院", "460200", 3, "specialised"),
+        beijing_l3=add("HT110000001", "北京某三甲医院", "110000", 3, "general"),
+        beijing_l1=add("HT110000002", "北京某社区卫生服务中心", "110000", 1, "general"),
     )
     session.commit()
     return result
@@ -123,7 +123,7 @@ def test_resettled_retiree_to_sanya_approved_with_certificate_then_renewed(
     }
     filing = ok(post(client, office, "", body), 201)
     assert filing["state"] == "draft" and filing["submitted_via"] == "street_office"
-    assert [h["code"] for h in filing["hospitals"]] == ["H460200001", "H460200002", "H460200003"]
+    assert [h["code"] for h in filing["hospitals"]] == ["H460200001", "HT460200002", "HT460200003"]
     assert filing["documents_still_missing"] == [
         "id_copy",
         "residence_proof",
@@ -248,7 +248,11 @@ def test_referral_stamped_by_the_issuing_hospital(
     assert (approved["valid_from"], approved["valid_to"]) == ("2026-03-01", "2026-08-31")
     # No hospital choice for a temporary filing: every networked hospital of Hainan.
     assert approved["hospitals_chosen"] is False
-    assert {h["code"] for h in approved["hospitals"]} == {"H460200001", "H460200002", "H460200003"}
+    assert {h["code"] for h in approved["hospitals"]} == {
+        "H460200001",
+        "HT460200002",
+        "HT460200003",
+    }
     info = service.filing_info_for(
         session, person_id=world.worker.id, on=date(2026, 4, 2), treatment_region="460200"
     )
@@ -390,7 +394,8 @@ def test_cancellation_then_local_use_the_next_day(
     approved = ok(post(client, reviewer, f"/{fid}/approve"))
     assert approved["number"] == "BA130600-2026-000001"
     assert approved["locked_until"] == "2026-07-04"
-    assert {h["code"] for h in approved["hospitals"]} == {"H110000001", "H110000002"}
+    beijing = {"HT110000001", "HT110000002", world.beijing_hospital.code}
+    assert {h["code"] for h in approved["hospitals"]} == beijing
 
     def local_use(day: str) -> Any:
         return ok(

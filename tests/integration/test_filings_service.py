@@ -27,7 +27,7 @@ DAY = date(2026, 3, 1)
 @pytest.fixture
 def sanya_l2(session: Session) -> Institution:
     h = Institution(
-        code="H460200009",
+        code="HT460200009",
         name="三亚市第二医院",
         region_code="460200",
         kind="hospital",
