@@ -132,7 +132,7 @@ def render_table(results: Sequence[Settlement], *, explain: bool, console: Conso
         ("account", "right"),
         ("cash", "right"),
     ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for r in results:
         d = result_to_dict(r)
         self_pay = r.full_self_pay + r.over_limit_self_pay + r.pre_self_pay
@@ -199,3 +199,16 @@ def settle_command(
         return
     payload: list[dict[str, Any]] = [result_to_dict(r, explain=explain) for r in results]
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
+def show_demo_settlements(console: Console) -> None:
+    """Settle the packaged demo claims and print the table with every explanation."""
+    from yibao.data import demo_path
+
+    results = settle_files(
+        demo_path("claims", "demo-claims.json"),
+        catalogs=sorted(demo_path("catalogs").glob("*.csv")),
+        policy_files=[],
+        policy_dirs=[demo_path("policies")],
+    )
+    render_table(results, explain=True, console=console)
