@@ -18,6 +18,7 @@ from .models import (
 )
 from .render import accumulators_from_dict, accumulators_to_dict, explanation_lines, result_to_dict
 from .settle import (
+    PolicyBook,
     UnknownCatalogCode,
     check_codes,
     choose_policy,
