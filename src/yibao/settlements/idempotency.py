@@ -65,9 +65,10 @@ def _claim(session: Session, *, user_id: int, key: str, digest: str) -> bool:
         stmt = sqlite.insert(IdempotencyKey).values(**values)
     else:  # pragma: no cover - only the two supported databases
         raise NotImplementedError(dialect)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["user_id", "key"])
-    result = session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0) == 1)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(
+        IdempotencyKey.id
+    )
+    return session.execute(stmt).first() is not None
 
 
 def _existing(session: Session, *, user_id: int, key: str, digest: str) -> StoredResponse:
