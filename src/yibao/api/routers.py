@@ -7,11 +7,15 @@ from fastapi import APIRouter
 
 from yibao.api import system_routes
 from yibao.audit import routes as audit_routes
+from yibao.auditing import routes as auditing_routes
+from yibao.clearing import routes as clearing_routes
 from yibao.filings import routes as filing_routes
 from yibao.pharmacy import routes as pharmacy_routes
 from yibao.policies import routes as policy_routes
+from yibao.reconciliation import routes as reconciliation_routes
 from yibao.recovery import routes as recovery_routes
 from yibao.registry import routes as registry_routes
+from yibao.reimbursements import routes as reimbursement_routes
 from yibao.settlements import routes as settlement_routes
 from yibao.users import routes as user_routes
 
@@ -25,4 +29,8 @@ ROUTERS: list[APIRouter] = [
     settlement_routes.router,
     pharmacy_routes.router,
     recovery_routes.router,
+    reimbursement_routes.router,
+    auditing_routes.router,
+    clearing_routes.router,
+    reconciliation_routes.router,
 ]

@@ -59,6 +59,8 @@ class ClearingEntry:
     account: Decimal
     cash: Decimal
     institution_id: str | None = None
+    # The clearing period when the record carries one (the month it was stored in).
+    period: str | None = None
 
     @property
     def pair(self) -> Pair:
@@ -66,7 +68,7 @@ class ClearingEntry:
 
     @property
     def month(self) -> str:
-        return month_of(self.day)
+        return self.period or month_of(self.day)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,119 @@
+"""Queries of the audit checks: stored findings, and what a person already has on record."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from yibao.auditing.models import AuditFinding, AuditRun
+from yibao.settlements.models import Encounter, SettlementLine, SettlementRecord
+
+# Direct settlements (hospital window and pharmacy); reimbursements are checked as claims.
+DIRECT_SOURCES = ("direct", "pharmacy")
+
+
+def findings(session: Session, *, subject_kind: str, subject_id: int) -> list[AuditFinding]:
+    return list(
+        session.scalars(
+            select(AuditFinding)
+            .where(AuditFinding.subject_kind == subject_kind, AuditFinding.subject_id == subject_id)
+            .order_by(AuditFinding.id)
+        )
+    )
+
+
+def findings_of_person(session: Session, *, person_id: int) -> list[AuditFinding]:
+    return list(
+        session.scalars(
+            select(AuditFinding)
+            .where(AuditFinding.person_id == person_id)
+            .order_by(AuditFinding.id)
+        )
+    )
+
+
+def clear_findings(session: Session, *, subject_kind: str, subject_id: int) -> None:
+    session.execute(
+        delete(AuditFinding).where(
+            AuditFinding.subject_kind == subject_kind, AuditFinding.subject_id == subject_id
+        )
+    )
+
+
+def audited_settlement_ids(session: Session, *, ids: Collection[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(
+        session.scalars(
+            select(AuditRun.subject_id).where(
+                AuditRun.subject_kind == "settlement", AuditRun.subject_id.in_(list(ids))
+            )
+        )
+    )
+
+
+def live_settlements_of(session: Session, *, person_id: int) -> list[SettlementRecord]:
+    """The person's direct settlements that stand (not reversed)."""
+    return list(
+        session.scalars(
+            select(SettlementRecord).where(
+                SettlementRecord.person_id == person_id,
+                SettlementRecord.kind == "settlement",
+                SettlementRecord.state == "settled",
+                SettlementRecord.source.in_(DIRECT_SOURCES),
+            )
+        )
+    )
+
+
+def live_settlements_by_refs(session: Session, *, refs: Collection[str]) -> list[SettlementRecord]:
+    """Standing direct settlements whose claim id or message id is one of ``refs``."""
+    if not refs:
+        return []
+    wanted = list(refs)
+    return list(
+        session.scalars(
+            select(SettlementRecord).where(
+                SettlementRecord.kind == "settlement",
+                SettlementRecord.state == "settled",
+                SettlementRecord.source.in_(DIRECT_SOURCES),
+                SettlementRecord.claim_id.in_(wanted) | SettlementRecord.msg_id.in_(wanted),
+            )
+        )
+    )
+
+
+def settlement_lines(session: Session, settlement_ids: Collection[int]) -> list[SettlementLine]:
+    if not settlement_ids:
+        return []
+    return list(
+        session.scalars(
+            select(SettlementLine)
+            .where(SettlementLine.settlement_id.in_(list(settlement_ids)))
+            .order_by(SettlementLine.settlement_id, SettlementLine.line_no)
+        )
+    )
+
+
+def encounters(session: Session, ids: Collection[int]) -> dict[int, Encounter]:
+    if not ids:
+        return {}
+    return {e.id: e for e in session.scalars(select(Encounter).where(Encounter.id.in_(list(ids))))}
+
+
+def settlements_of_month(
+    session: Session, *, year_month: str | None, only_unaudited: bool
+) -> list[SettlementRecord]:
+    stmt = select(SettlementRecord).where(
+        SettlementRecord.kind == "settlement",
+        SettlementRecord.state == "settled",
+        SettlementRecord.source.in_(DIRECT_SOURCES),
+    )
+    if year_month is not None:
+        stmt = stmt.where(SettlementRecord.year_month == year_month)
+    if only_unaudited:
+        done = select(AuditRun.subject_id).where(AuditRun.subject_kind == "settlement")
+        stmt = stmt.where(SettlementRecord.id.not_in(done))
+    return list(session.scalars(stmt.order_by(SettlementRecord.id)))

@@ -1,0 +1,284 @@
+"""Running the audit checks on stored claims and settlements, and keeping their findings.
+
+The checks themselves are pure (:mod:`yibao.auditing.checks`); this module turns a stored
+reimbursement claim or direct settlement into an :class:`AuditSubject`, gathers what the
+person (and, for invoice numbers, anyone) already has on record, runs every check and
+replaces the subject's stored findings. Direct settlements are checked by
+:func:`audit_settlements` (a sweep over those not yet checked), which the reviewer's view
+and the monthly clearing run call, so every settlement is checked before it is cleared.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from yibao.auditing import repository as repo
+from yibao.auditing.checks import (
+    AuditLine,
+    AuditSubject,
+    Invoice,
+    PriorRecord,
+    normalise_invoice_number,
+    run_checks,
+)
+from yibao.auditing.models import AuditFinding, AuditRun
+from yibao.auditing.rules import audit_rules_for
+from yibao.errors import NotFound
+from yibao.money import from_fen
+from yibao.registry.models import Person
+from yibao.reimbursements import repository as claims_repo
+from yibao.reimbursements.models import ReimbursementClaim
+from yibao.reimbursements.states import SETTLED_STATES
+from yibao.settlements.models import SettlementRecord
+
+E4 = Decimal(10_000)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _person(session: Session, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"person {person_id} not found", code="person.not_found")
+    return person
+
+
+# --- subjects and history from the database --------------------------------------------------
+
+
+def _claim_lines(session: Session, claim_id: int) -> tuple[AuditLine, ...]:
+    return tuple(
+        AuditLine(
+            code=line.code,
+            quantity=Decimal(line.quantity_e4) / E4,
+            unit_price=Decimal(line.unit_price_e4) / E4,
+            day=line.service_date,
+            line_id=str(line.line_no),
+        )
+        for line in claims_repo.lines(session, claim_id)
+    )
+
+
+def claim_subject(session: Session, claim: ReimbursementClaim) -> AuditSubject:
+    person = _person(session, claim.person_id)
+    inpatient = claim.setting == "inpatient"
+    return AuditSubject(
+        kind="reimbursement",
+        ref=str(claim.id),
+        person_id=str(claim.person_id),
+        sex=person.sex,
+        birth_date=person.birth_date,
+        treatment_region=claim.treatment_region,
+        setting=claim.setting,
+        treatment_date=claim.treatment_date,
+        lines=_claim_lines(session, claim.id),
+        invoices=tuple(
+            Invoice(i.number, from_fen(i.amount_fen))
+            for i in claims_repo.invoices(session, claim.id)
+        ),
+        declared_total=from_fen(claim.declared_total_fen),
+        admitted_on=claim.admitted_on if inpatient else None,
+        discharged_on=claim.treatment_date if inpatient else None,
+    )
+
+
+def _settlement_refs(record: SettlementRecord) -> tuple[str, ...]:
+    """The numbers a receipt of a direct settlement carries: its claim id and message id."""
+    refs = [normalise_invoice_number(record.claim_id)]
+    if record.msg_id:
+        refs.append(normalise_invoice_number(record.msg_id))
+    return tuple(dict.fromkeys(refs))
+
+
+def _settlement_lines(session: Session, ids: Sequence[int]) -> dict[int, tuple[AuditLine, ...]]:
+    by_settlement: dict[int, list[AuditLine]] = defaultdict(list)
+    for line in repo.settlement_lines(session, ids):
+        by_settlement[line.settlement_id].append(
+            AuditLine(
+                code=line.code,
+                quantity=Decimal(line.quantity_e4) / E4,
+                unit_price=Decimal(line.unit_price_e4) / E4,
+                line_id=line.line_id,
+            )
+        )
+    return {key: tuple(value) for key, value in by_settlement.items()}
+
+
+def _settlement_records(
+    session: Session, settlements: Sequence[SettlementRecord]
+) -> list[PriorRecord]:
+    lines = _settlement_lines(session, [s.id for s in settlements])
+    encounters = repo.encounters(session, {s.encounter_id for s in settlements if s.encounter_id})
+    records = []
+    for s in settlements:
+        encounter = encounters.get(s.encounter_id) if s.encounter_id else None
+        inpatient = s.setting == "inpatient"
+        records.append(
+            PriorRecord(
+                kind="settlement",
+                ref=str(s.id),
+                person_id=str(s.person_id),
+                setting=s.setting,
+                treatment_date=s.claim_date,
+                invoice_numbers=_settlement_refs(s),
+                admitted_on=encounter.started_on if inpatient and encounter else None,
+                discharged_on=s.claim_date if inpatient else None,
+                lines=lines.get(s.id, ()),
+            )
+        )
+    return records
+
+
+def _claim_records(session: Session, claims: Sequence[ReimbursementClaim]) -> list[PriorRecord]:
+    records = []
+    for claim in claims:
+        inpatient = claim.setting == "inpatient"
+        records.append(
+            PriorRecord(
+                kind="reimbursement",
+                ref=str(claim.id),
+                person_id=str(claim.person_id),
+                setting=claim.setting,
+                treatment_date=claim.treatment_date,
+                invoice_numbers=tuple(i.number for i in claims_repo.invoices(session, claim.id)),
+                admitted_on=claim.admitted_on if inpatient else None,
+                discharged_on=claim.treatment_date if inpatient else None,
+                lines=_claim_lines(session, claim.id),
+            )
+        )
+    return records
+
+
+def history_for(session: Session, subject: AuditSubject) -> list[PriorRecord]:
+    """Everything on record that counts: the person's reimbursed claims and standing direct
+    settlements, and anyone's that carry one of the subject's invoice numbers."""
+    person_id = int(subject.person_id)
+    numbers = {normalise_invoice_number(i.number) for i in subject.invoices}
+    claims = {
+        c.id: c
+        for c in [
+            *claims_repo.settled_claims_of(session, person_id=person_id, states=SETTLED_STATES),
+            *claims_repo.claims_with_invoices(session, numbers=numbers, states=SETTLED_STATES),
+        ]
+    }
+    settlements = {
+        s.id: s
+        for s in [
+            *repo.live_settlements_of(session, person_id=person_id),
+            *repo.live_settlements_by_refs(session, refs=numbers),
+        ]
+    }
+    return [
+        *_claim_records(session, [claims[k] for k in sorted(claims)]),
+        *_settlement_records(session, [settlements[k] for k in sorted(settlements)]),
+    ]
+
+
+def settlement_subject(session: Session, settlement: SettlementRecord) -> AuditSubject:
+    person = _person(session, settlement.person_id)
+    [record] = _settlement_records(session, [settlement])
+    return AuditSubject(
+        kind="settlement",
+        ref=str(settlement.id),
+        person_id=str(settlement.person_id),
+        sex=person.sex,
+        birth_date=person.birth_date,
+        treatment_region=settlement.treatment_region,
+        setting=settlement.setting,
+        treatment_date=settlement.claim_date,
+        lines=record.lines,
+        invoices=tuple(
+            Invoice(n, from_fen(settlement.total_fen)) for n in record.invoice_numbers[:1]
+        ),
+        declared_total=None,
+        admitted_on=record.admitted_on,
+        discharged_on=record.discharged_on,
+    )
+
+
+# --- running and storing ---------------------------------------------------------------------
+
+
+def _store(
+    session: Session, subject: AuditSubject, *, insured_region: str, now: datetime | None
+) -> list[AuditFinding]:
+    found = run_checks(
+        subject,
+        history=history_for(session, subject),
+        rules=audit_rules_for(insured_region),
+    )
+    subject_id = int(subject.ref)
+    repo.clear_findings(session, subject_kind=subject.kind, subject_id=subject_id)
+    at = _now(now)
+    rows = [
+        AuditFinding(
+            subject_kind=subject.kind,
+            subject_id=subject_id,
+            person_id=int(subject.person_id),
+            code=f.code,
+            message=f.message[:400],
+            evidence=dict(f.evidence),
+            found_at=at,
+        )
+        for f in found
+    ]
+    session.add_all(rows)
+    run = session.get(AuditRun, (subject.kind, subject_id))
+    if run is None:
+        session.add(AuditRun(subject_kind=subject.kind, subject_id=subject_id, ran_at=at))
+        session.flush()
+        run = session.get(AuditRun, (subject.kind, subject_id))
+        assert run is not None
+    run.ran_at = at
+    run.findings = len(rows)
+    session.flush()
+    return rows
+
+
+def audit_claim(
+    session: Session, *, claim: ReimbursementClaim, now: datetime | None = None
+) -> list[AuditFinding]:
+    """Run every check on a reimbursement claim; its stored findings are replaced."""
+    return _store(
+        session, claim_subject(session, claim), insured_region=claim.insured_region, now=now
+    )
+
+
+def audit_settlement(
+    session: Session, *, settlement: SettlementRecord, now: datetime | None = None
+) -> list[AuditFinding]:
+    """Run every check on a direct settlement; its stored findings are replaced."""
+    return _store(
+        session,
+        settlement_subject(session, settlement),
+        insured_region=settlement.insured_region,
+        now=now,
+    )
+
+
+def audit_settlements(
+    session: Session,
+    *,
+    year_month: str | None = None,
+    only_unaudited: bool = True,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """Check the direct settlements not checked yet (of a month, or all): (checked, findings)."""
+    checked = found = 0
+    for settlement in repo.settlements_of_month(
+        session, year_month=year_month, only_unaudited=only_unaudited
+    ):
+        found += len(audit_settlement(session, settlement=settlement, now=now))
+        checked += 1
+    return checked, found
+
+
+def findings_for(session: Session, *, subject_kind: str, subject_id: int) -> list[AuditFinding]:
+    return repo.findings(session, subject_kind=subject_kind, subject_id=subject_id)

@@ -1,0 +1,205 @@
+"""Clearing (清算) use cases: build a month's statements, confirm (freeze) them, list them.
+
+The figures come from :func:`yibao.clearing.aggregate.build_statements` over the stored
+direct settlements and reversals; this module loads them, keeps which settlement each
+statement holds (``clearing_items``), and never touches a confirmed statement. Before a
+month is built, the audit checks run over every direct settlement not yet checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from yibao.audit.service import record
+from yibao.auditing.service import audit_settlements
+from yibao.clearing import repository as repo
+from yibao.clearing.aggregate import ClearingEntry, Statement, build_statements, parse_month
+from yibao.clearing.models import ClearingItem, ClearingStatement
+from yibao.clearing.states import next_state
+from yibao.errors import Forbidden, NotFound, ValidationFailed
+from yibao.money import from_fen, to_fen
+from yibao.settlements.models import SettlementRecord
+from yibao.users.models import User
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: called while a month is being cleared."""
+
+CLEARERS = ("agency", "admin")
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _month(text: str) -> str:
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), code="clearing.month_invalid") from None
+
+
+def _require_clearer(actor: User) -> None:
+    if actor.role not in CLEARERS:
+        raise Forbidden("only agencies and admins clear between regions", code="clearing.forbidden")
+
+
+def _visible(actor: User, statement: ClearingStatement) -> bool:
+    if actor.role == "admin":
+        return True
+    return actor.role == "agency" and actor.region_code in (
+        statement.insured_region,
+        statement.treatment_region,
+    )
+
+
+def entry_of(record_: SettlementRecord) -> ClearingEntry:
+    return ClearingEntry(
+        kind="reversal" if record_.kind == "reversal" else "settlement",
+        ref=str(record_.id),
+        insured_region=record_.insured_region,
+        treatment_region=record_.treatment_region,
+        day=record_.created_at.date(),
+        period=record_.year_month,
+        total=from_fen(record_.total_fen),
+        pool=from_fen(record_.pool_fund_pay_fen),
+        supplementary=from_fen(record_.supplementary_pay_fen),
+        assistance=from_fen(record_.assistance_pay_fen),
+        account=from_fen(record_.account_pay_fen),
+        cash=from_fen(record_.cash_pay_fen),
+        institution_id=str(record_.institution_id) if record_.institution_id else None,
+    )
+
+
+def _store(session: Session, statement: Statement, *, at: datetime) -> ClearingStatement:
+    row = ClearingStatement(
+        year_month=statement.month,
+        insured_region=statement.insured_region,
+        treatment_region=statement.treatment_region,
+        state="draft",
+        settlements=statement.settlements,
+        reversals=statement.reversals,
+        late_entries=statement.late_entries,
+        total_fen=to_fen(statement.total),
+        pool_fen=to_fen(statement.pool),
+        supplementary_fen=to_fen(statement.supplementary),
+        assistance_fen=to_fen(statement.assistance),
+        account_fen=to_fen(statement.account),
+        cash_fen=to_fen(statement.cash),
+        built_at=at,
+    )
+    session.add(row)
+    session.flush()
+    session.add_all(
+        ClearingItem(statement_id=row.id, settlement_id=int(ref)) for ref in statement.refs
+    )
+    session.flush()
+    return row
+
+
+def build_month(
+    session: Session,
+    *,
+    actor: User,
+    month: str,
+    confirm: bool = False,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> list[ClearingStatement]:
+    """(Re)build the month's draft statements; with ``confirm``, freeze them too.
+
+    Confirmed statements of the month stay as they are; whatever they do not hold and
+    belongs to the month (a late reversal) goes to the next open month.
+    """
+    _require_clearer(actor)
+    year_month = _month(month)
+    at = _now(now)
+    tick = progress or (lambda stage, done, total: None)
+    checked, found = audit_settlements(session, year_month=None, now=at)
+    tick("audit", checked, checked)
+    records = repo.settlements_up_to(session, year_month=year_month)
+    entries: list[ClearingEntry] = []
+    for index, settlement in enumerate(records, start=1):
+        entries.append(entry_of(settlement))
+        if index % 500 == 0 or index == len(records):
+            tick("load", index, len(records))
+    statements = build_statements(year_month, entries, confirmed=repo.confirmed_keys(session))
+    repo.drop_drafts(session, year_month=year_month)
+    rows = []
+    for index, statement in enumerate(statements, start=1):
+        rows.append(_store(session, statement, at=at))
+        tick("statements", index, len(statements))
+    if confirm:
+        for row in rows:
+            _confirm(session, row, actor=actor, at=at)
+    record(
+        session,
+        actor=actor,
+        action="clearing.confirm_month" if confirm else "clearing.build_month",
+        entity="clearing_month",
+        entity_id=year_month,
+        before=None,
+        after={
+            "statements": len(rows),
+            "settlements_audited": checked,
+            "audit_findings": found,
+            "amount_due": str(sum((s.amount_due for s in statements), from_fen(0))),
+        },
+        at=at,
+    )
+    return repo.statements(session, year_month=year_month)
+
+
+def _confirm(session: Session, row: ClearingStatement, *, actor: User, at: datetime) -> None:
+    before = {"state": row.state}
+    row.state = next_state(row.state, "confirm")
+    row.confirmed_at = at
+    row.confirmed_by = actor.id
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="clearing.confirm",
+        entity="clearing_statement",
+        entity_id=row.id,
+        before=before,
+        after={"state": row.state, "amount_due": str(from_fen(amount_due_fen(row)))},
+        at=at,
+    )
+
+
+def confirm_statement(
+    session: Session, *, actor: User, statement_id: int, now: datetime | None = None
+) -> ClearingStatement:
+    """Freeze one draft statement as it stands."""
+    _require_clearer(actor)
+    row = get_statement(session, actor=actor, statement_id=statement_id)
+    _confirm(session, row, actor=actor, at=_now(now))
+    return row
+
+
+def get_statement(session: Session, *, actor: User, statement_id: int) -> ClearingStatement:
+    row = session.get(ClearingStatement, statement_id)
+    if row is None or not _visible(actor, row):
+        raise NotFound(f"clearing statement {statement_id} not found", code="clearing.not_found")
+    return row
+
+
+def list_statements(
+    session: Session, *, actor: User, month: str | None = None
+) -> list[ClearingStatement]:
+    _require_clearer(actor)
+    year_month = _month(month) if month else None
+    region = None if actor.role == "admin" else actor.region_code or "-"
+    return repo.statements(session, year_month=year_month, region=region)
+
+
+def amount_due_fen(row: ClearingStatement) -> int:
+    return row.pool_fen + row.supplementary_fen + row.assistance_fen + row.account_fen
+
+
+def statement_items(session: Session, *, actor: User, statement_id: int) -> list[int]:
+    get_statement(session, actor=actor, statement_id=statement_id)
+    return repo.item_ids(session, statement_id)

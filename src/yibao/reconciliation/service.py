@@ -1,0 +1,143 @@
+"""Reconciliation (对账) use cases: a hospital submits its totals (and details), Yibao answers.
+
+Each of Yibao's records is known by the hospital's message id (报文ID) of the request that
+created it, or ``S<id>`` when there was none; reversals carry negative amounts, as the
+hospital's own ledger does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from yibao.audit.service import record
+from yibao.errors import Forbidden, InvalidInput, NotFound, ValidationFailed
+from yibao.money import from_fen, to_fen
+from yibao.reconciliation import repository as repo
+from yibao.reconciliation.compare import Record, Totals, parse_details_csv, reconcile
+from yibao.reconciliation.models import Reconciliation
+from yibao.registry.models import Institution
+from yibao.settlements.models import SettlementRecord
+from yibao.users.models import User
+
+
+def record_ref(settlement: SettlementRecord) -> str:
+    return settlement.msg_id or f"S{settlement.id}"
+
+
+def _institution_for(session: Session, actor: User, institution_id: int | None) -> Institution:
+    if actor.role == "hospital":
+        if institution_id is not None and institution_id != actor.institution_id:
+            raise Forbidden("a hospital reconciles its own settlements", code="reconcile.forbidden")
+        institution_id = actor.institution_id
+    elif actor.role not in ("agency", "admin"):
+        raise Forbidden("only hospitals, agencies and admins reconcile", code="reconcile.forbidden")
+    if institution_id is None:
+        raise ValidationFailed("name the institution", code="reconcile.institution")
+    institution = session.get(Institution, institution_id)
+    if institution is None:
+        raise NotFound(f"institution {institution_id} not found", code="institution.not_found")
+    if actor.role == "agency" and actor.region_code != institution.region_code:
+        raise Forbidden(
+            "an agency reconciles the institutions of its own region", code="reconcile.forbidden"
+        )
+    return institution
+
+
+def submit_reconciliation(
+    session: Session,
+    *,
+    actor: User,
+    period_from: date,
+    period_to: date,
+    count: int,
+    total: Decimal,
+    fund_pay: Decimal,
+    details_csv: str | None = None,
+    institution_id: int | None = None,
+    now: datetime | None = None,
+) -> Reconciliation:
+    """Compare the hospital's figures with Yibao's; store and return the answer."""
+    institution = _institution_for(session, actor, institution_id)
+    if period_to < period_from:
+        raise ValidationFailed("the period ends before it starts", code="reconcile.period")
+    details = None
+    if details_csv is not None:
+        try:
+            details = parse_details_csv(details_csv, "details.csv")
+        except ValueError as exc:
+            raise InvalidInput("details.csv", "", str(exc).removeprefix("details.csv: ")) from None
+    ours = [
+        Record(record_ref(s), from_fen(s.total_fen), from_fen(s.fund_pay_total_fen))
+        for s in repo.settlements_of(
+            session, institution_id=institution.id, period_from=period_from, period_to=period_to
+        )
+    ]
+    outcome = reconcile(ours, theirs=Totals(count, total, fund_pay), details=details)
+    row = Reconciliation(
+        institution_id=institution.id,
+        period_from=period_from,
+        period_to=period_to,
+        stated_count=count,
+        stated_total_fen=to_fen(total),
+        stated_fund_pay_fen=to_fen(fund_pay),
+        our_count=outcome.ours.count,
+        our_total_fen=to_fen(outcome.ours.total),
+        our_fund_pay_fen=to_fen(outcome.ours.fund_pay),
+        details_given=details is not None,
+        status=outcome.status,
+        differences=[d.as_dict() for d in outcome.differences],
+        submitted_by=actor.id,
+        submitted_at=now or datetime.now(UTC),
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="reconciliation.submit",
+        entity="reconciliation",
+        entity_id=row.id,
+        before=None,
+        after={
+            "institution_id": institution.id,
+            "period": [period_from.isoformat(), period_to.isoformat()],
+            "status": row.status,
+            "differences": len(row.differences),
+        },
+        at=row.submitted_at,
+    )
+    return row
+
+
+def get_reconciliation(session: Session, *, actor: User, reconciliation_id: int) -> Reconciliation:
+    row = session.get(Reconciliation, reconciliation_id)
+    if row is None:
+        raise NotFound(f"reconciliation {reconciliation_id} not found", code="reconcile.not_found")
+    try:
+        _institution_for(session, actor, row.institution_id)
+    except Forbidden:
+        raise NotFound(
+            f"reconciliation {reconciliation_id} not found", code="reconcile.not_found"
+        ) from None
+    return row
+
+
+def list_reconciliations(
+    session: Session, *, actor: User, institution_id: int | None = None
+) -> list[Reconciliation]:
+    if actor.role == "hospital":
+        return repo.list_reconciliations(session, institution_id=actor.institution_id or -1)
+    if actor.role == "agency":
+        rows = repo.list_reconciliations(session, institution_id=institution_id, limit=1000)
+        return [
+            r
+            for r in rows
+            if (inst := session.get(Institution, r.institution_id)) is not None
+            and inst.region_code == actor.region_code
+        ][:100]
+    if actor.role == "admin":
+        return repo.list_reconciliations(session, institution_id=institution_id)
+    raise Forbidden("only hospitals, agencies and admins reconcile", code="reconcile.forbidden")

@@ -1,0 +1,107 @@
+"""Queries of manual reimbursement."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.reimbursements.models import (
+    ReimbursementClaim,
+    ReimbursementDocument,
+    ReimbursementInvoice,
+    ReimbursementLine,
+)
+
+
+def get(session: Session, claim_id: int, *, lock: bool = False) -> ReimbursementClaim | None:
+    stmt = select(ReimbursementClaim).where(ReimbursementClaim.id == claim_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def invoices(session: Session, claim_id: int) -> list[ReimbursementInvoice]:
+    return list(
+        session.scalars(
+            select(ReimbursementInvoice)
+            .where(ReimbursementInvoice.claim_id == claim_id)
+            .order_by(ReimbursementInvoice.id)
+        )
+    )
+
+
+def lines(session: Session, claim_id: int) -> list[ReimbursementLine]:
+    return list(
+        session.scalars(
+            select(ReimbursementLine)
+            .where(ReimbursementLine.claim_id == claim_id)
+            .order_by(ReimbursementLine.line_no)
+        )
+    )
+
+
+def documents(session: Session, claim_id: int) -> list[ReimbursementDocument]:
+    return list(
+        session.scalars(
+            select(ReimbursementDocument)
+            .where(ReimbursementDocument.claim_id == claim_id)
+            .order_by(ReimbursementDocument.id)
+        )
+    )
+
+
+def document(session: Session, claim_id: int, document_id: int) -> ReimbursementDocument | None:
+    doc = session.get(ReimbursementDocument, document_id)
+    return doc if doc is not None and doc.claim_id == claim_id else None
+
+
+def list_claims(
+    session: Session,
+    *,
+    person_ids: Collection[int] | None = None,
+    insured_region: str | None = None,
+    states: Sequence[str] | None = None,
+    limit: int = 100,
+) -> list[ReimbursementClaim]:
+    stmt = select(ReimbursementClaim)
+    if person_ids is not None:
+        stmt = stmt.where(ReimbursementClaim.person_id.in_(list(person_ids)))
+    if insured_region is not None:
+        stmt = stmt.where(ReimbursementClaim.insured_region == insured_region)
+    if states:
+        stmt = stmt.where(ReimbursementClaim.state.in_(list(states)))
+    return list(session.scalars(stmt.order_by(ReimbursementClaim.id.desc()).limit(limit)))
+
+
+def settled_claims_of(
+    session: Session, *, person_id: int, states: Collection[str]
+) -> list[ReimbursementClaim]:
+    return list(
+        session.scalars(
+            select(ReimbursementClaim).where(
+                ReimbursementClaim.person_id == person_id,
+                ReimbursementClaim.state.in_(list(states)),
+            )
+        )
+    )
+
+
+def claims_with_invoices(
+    session: Session, *, numbers: Collection[str], states: Collection[str]
+) -> list[ReimbursementClaim]:
+    """Claims in ``states`` holding any of the invoice numbers (as stored)."""
+    if not numbers:
+        return []
+    return list(
+        session.scalars(
+            select(ReimbursementClaim)
+            .join(ReimbursementInvoice, ReimbursementInvoice.claim_id == ReimbursementClaim.id)
+            .where(
+                ReimbursementInvoice.number.in_(list(numbers)),
+                ReimbursementClaim.state.in_(list(states)),
+            )
+            .distinct()
+        )
+    )
