@@ -11,6 +11,8 @@ from yibao.cli.settle import settle_command
 from yibao.demo.cli import demo_command
 from yibao.filings.cli import app as filings_app
 from yibao.policies.cli import catalog_app, policy_app
+from yibao.settlements.cli import app as settlements_app
+from yibao.settlements.cli import recovery_app
 from yibao.users.cli import app as users_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -29,3 +31,5 @@ app.add_typer(users_app, name="users")
 app.add_typer(policy_app, name="policy")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(filings_app, name="filings")
+app.add_typer(settlements_app, name="settlements")
+app.add_typer(recovery_app, name="recovery")
