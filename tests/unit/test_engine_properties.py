@@ -307,7 +307,7 @@ def test_a_smaller_reduction_never_pays_less(
 def test_a_run_equals_claims_settled_one_by_one(
     policy: Policy, catalog: Catalog, run: tuple[Claim, ...]
 ) -> None:
-    """settle_run's policy index and line cache change no figure."""
+    """settle_run's policy index changes no figure."""
     together = settle_run(run, policies=[policy], catalog=catalog)
     state: dict[tuple[str, int], YearAccumulators] = {}
     for claim, expected in zip(run, together, strict=True):

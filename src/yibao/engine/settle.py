@@ -144,21 +144,10 @@ def _not_eligible_reason(
     return None
 
 
-LineCache = dict[tuple[object, ...], LineResult]
-
-
 def _settle_lines(
-    claim: Claim,
-    items: Sequence[CatalogItem],
-    extra_ratio: Decimal,
-    cache: LineCache | None = None,
+    claim: Claim, items: Sequence[CatalogItem], extra_ratio: Decimal
 ) -> tuple[LineResult, ...]:
-    """Steps 1-5 of the lines. Written for speed: this loop is the engine's hot path.
-
-    A line's result depends only on its item, quantity, price, line id, the setting, the
-    level, an excluding liability and the off-site extra ratio; with a ``cache`` (one per
-    run), a repeated line (the same drug at the same price) is computed once.
-    """
+    """Steps 1-5 of the lines. Written for speed: this loop is the engine's hot path."""
     level = claim.institution.level
     setting = claim.setting
     excluded = claim.liability in EXCLUDING_LIABILITIES
@@ -167,15 +156,6 @@ def _settle_lines(
     for line, item in zip(claim.lines, items, strict=True):
         quantity = line.quantity
         unit_price = line.unit_price
-        if cache is not None:
-            key: tuple[object, ...] = (id(item), quantity, unit_price, line.line_id)
-            key += (setting, level, excluded, extra_ratio)
-            hit = cache.get(key)
-            if hit is not None:
-                results.append(hit)
-                continue
-        else:
-            key = ()
         amount = quantize(quantity * unit_price, _FEN, ROUND_HALF_UP)  # step 1
         cls = item.item_class
         if (
@@ -201,8 +181,6 @@ def _settle_lines(
                 line.line_id,
             )
             results.append(result)
-            if cache is not None:
-                cache[key] = result
             continue
         ceiling = item.price_ceiling
         if ceiling is not None and unit_price > ceiling:  # step 3
@@ -239,8 +217,6 @@ def _settle_lines(
             line.line_id,
         )
         results.append(result)
-        if cache is not None:
-            cache[key] = result
     return tuple(results)
 
 
@@ -342,14 +318,12 @@ def settle(
     policies: Sequence[Policy] | PolicyBook,
     catalog: Catalog,
     accumulators: YearAccumulators | None = None,
-    line_cache: LineCache | None = None,
 ) -> Settlement:
     """Settle ``claim`` against the person's year so far; pure, deterministic.
 
     ``accumulators`` is the person's state for the claim's calendar year (None: a fresh
     year). The result carries the state after the claim; a rejected claim leaves it as it
     was. An unknown catalog code raises :class:`UnknownCatalogCode` (invalid input).
-    ``line_cache`` (optional, one per run over one catalog) reuses repeated lines' results.
     """
     year = claim.date.year
     if accumulators is None:
@@ -390,9 +364,7 @@ def settle(
             policy_id=policy.id,
             offsite_reason=status_reason,
         )
-    return _settle_with(
-        claim, policy, rules, items, accumulators, status, status_reason, line_cache
-    )
+    return _settle_with(claim, policy, rules, items, accumulators, status, status_reason)
 
 
 def _settle_with(
@@ -403,13 +375,12 @@ def _settle_with(
     acc: YearAccumulators,
     status: str,
     status_reason: str,
-    line_cache: LineCache | None,
 ) -> Settlement:
     offsite = policy.offsite
     reduction = ZERO if status == "local" else offsite.ratio_reduction.get(status, ZERO)
     mode = offsite.reduction_mode
     extra_ratio = reduction if mode == "pre_self_pay" and reduction > 0 else ZERO
-    lines = _settle_lines(claim, items, extra_ratio, line_cache)
+    lines = _settle_lines(claim, items, extra_ratio)
 
     total = full = over = pre = scope = ZERO
     for line in lines:
@@ -618,7 +589,6 @@ def settle_run(
     """
     state: dict[tuple[str, int], YearAccumulators] = {}
     book = policies if isinstance(policies, PolicyBook) else PolicyBook(policies)
-    cache: LineCache = {}
     results = []
     for claim in claims:
         year = claim.date.year
@@ -627,7 +597,7 @@ def settle_run(
         if acc is None:
             ytd = claim.person.year_to_date
             acc = replace(ytd, year=year) if ytd is not None else YearAccumulators(year=year)
-        result = settle(claim, policies=book, catalog=catalog, accumulators=acc, line_cache=cache)
+        result = settle(claim, policies=book, catalog=catalog, accumulators=acc)
         state[key] = result.accumulators
         results.append(result)
     return results
