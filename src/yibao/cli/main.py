@@ -6,11 +6,15 @@ with one line (``app.add_typer(...)`` or ``app.command(...)``).
 
 import typer
 
+from yibao.clearing.cli import app as clearing_app
 from yibao.cli.platform import db_app, serve
 from yibao.cli.settle import settle_command
 from yibao.demo.cli import demo_command
 from yibao.filings.cli import app as filings_app
 from yibao.policies.cli import catalog_app, policy_app
+from yibao.reconciliation.cli import reconcile_command
+from yibao.reimbursements.cli import app as reimbursements_app
+from yibao.reimbursements.cli import audit_app as audit_checks_app
 from yibao.settlements.cli import app as settlements_app
 from yibao.settlements.cli import recovery_app
 from yibao.users.cli import app as users_app
@@ -33,3 +37,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(filings_app, name="filings")
 app.add_typer(settlements_app, name="settlements")
 app.add_typer(recovery_app, name="recovery")
+app.add_typer(reimbursements_app, name="reimbursements")
+app.add_typer(audit_checks_app, name="audit-checks")
+app.add_typer(clearing_app, name="clearing")
+app.command("reconcile")(reconcile_command)
