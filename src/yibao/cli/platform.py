@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from yibao.config import get_settings
+from yibao.config import Settings
 from yibao.db import upgrade_database
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -19,7 +19,7 @@ def upgrade(
     ] = None,
 ) -> None:
     """Apply every migration to the database of ``YIBAO_DATABASE_URL``."""
-    target = url or get_settings().database_url
+    target = url or Settings().database_url
     upgrade_database(target)
     typer.echo(f"database at head: {_safe(target)}")
 
@@ -39,6 +39,6 @@ def serve(
 
     from yibao.api.app import create_app
 
-    app = create_app(get_settings())
+    app = create_app(Settings())
     typer.echo(f"Yibao API on http://{host}:{port}/api/v1 (docs: http://{host}:{port}/docs)")
     uvicorn.run(app, host=host, port=port, log_level="info")

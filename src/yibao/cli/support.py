@@ -10,7 +10,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
-from yibao.config import Settings, get_settings
+from yibao.config import Settings
 from yibao.db import make_engine, session_scope
 from yibao.errors import YibaoError
 
@@ -21,7 +21,7 @@ R = TypeVar("R")
 @contextmanager
 def command_session(settings: Settings | None = None) -> Iterator[Session]:
     """A session on ``YIBAO_DATABASE_URL`` that commits when the command succeeds."""
-    engine = make_engine((settings or get_settings()).database_url)
+    engine = make_engine((settings or Settings()).database_url)
     try:
         with session_scope(engine) as session:
             yield session

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
@@ -171,23 +172,25 @@ def load_catalog_text(
         )
         session.add(version)
         session.flush()
-        session.add_all(
-            CatalogItemRow(
-                version_id=version.id,
-                code=item.code,
-                name=item.name,
-                kind=item.kind,
-                item_class=item.item_class,
-                self_pay_ratio=str(item.self_pay_ratio),
-                price_ceiling_fen=(
-                    to_fen(item.price_ceiling) if item.price_ceiling is not None else None
-                ),
-                settings=_settings_text(item),
-                min_level=item.min_level,
-            )
-            for item in region_items
+        session.execute(
+            insert(CatalogItemRow),
+            [
+                {
+                    "version_id": version.id,
+                    "code": item.code,
+                    "name": item.name,
+                    "kind": item.kind,
+                    "item_class": item.item_class,
+                    "self_pay_ratio": str(item.self_pay_ratio),
+                    "price_ceiling_fen": (
+                        to_fen(item.price_ceiling) if item.price_ceiling is not None else None
+                    ),
+                    "settings": _settings_text(item),
+                    "min_level": item.min_level,
+                }
+                for item in region_items
+            ],
         )
-        session.flush()
         _CATALOG_CACHE[(version.id, digest)] = Catalog.of(region_items)
         record(
             session,
