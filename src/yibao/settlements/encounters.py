@@ -19,7 +19,7 @@ from yibao.engine import Claim, ClaimLine, FilingInfo, Settlement
 from yibao.engine.models import LONG_TERM_FILINGS
 from yibao.errors import Forbidden, InvalidInput, NotFound, ValidationFailed
 from yibao.money import parse_decimal, to_fen
-from yibao.registry.models import Account, Institution, Person
+from yibao.registry.models import Institution, Person
 from yibao.settlements import repository as repo
 from yibao.settlements.models import Encounter, FeeLine, SettlementRecord
 from yibao.settlements.service import (
@@ -308,11 +308,13 @@ def encounter_claim(
     on: date | None = None,
     liability: str | None = None,
     local_use_while_filed: bool | None = None,
+    person: Person | None = None,
+    institution: Institution | None = None,
 ) -> EncounterClaim:
     """The engine's claim from an encounter, its active fee lines and the database:
     the person, the institution, and the filing that applies on the day."""
-    person = session.get(Person, encounter.person_id)
-    institution = session.get(Institution, encounter.institution_id)
+    person = person or session.get(Person, encounter.person_id)
+    institution = institution or session.get(Institution, encounter.institution_id)
     assert person is not None and institution is not None
     day = on or encounter.started_on
     if day < encounter.started_on:
@@ -320,13 +322,8 @@ def encounter_claim(
             "the settlement date is before the admission", code="settlement.date"
         )
     lines = tuple(
-        ClaimLine(
-            code=fl.code,
-            quantity=from_e4(fl.quantity_e4),
-            unit_price=from_e4(fl.unit_price_e4),
-            line_id=fl.line_id,
-        )
-        for fl in repo.fee_lines(session, encounter.id)
+        ClaimLine(code=code, quantity=from_e4(qty), unit_price=from_e4(price), line_id=line_id)
+        for line_id, code, qty, price in repo.active_line_values(session, encounter.id)
     )
     if not lines:
         raise ValidationFailed("no fee details uploaded", code="settlement.no_lines")
@@ -355,8 +352,8 @@ def encounter_claim(
         emergency=encounter.emergency,
         liability=check_liability(liability if liability is not None else encounter.liability),
     )
-    account_id = person.id if session.get(Account, person.id) is not None else None
-    return EncounterClaim(claim, person, institution, account_id)
+    # The patient's own account pays (none, or no balance: nothing is paid from it).
+    return EncounterClaim(claim, person, institution, person.id)
 
 
 def pre_settle_encounter(
@@ -396,9 +393,10 @@ def settle_encounter(
     now: datetime | None = None,
 ) -> tuple[SettlementRecord, Settlement]:
     """Discharge settlement (出院结算): store the result; the encounter is then settled."""
-    encounter = own_encounter(
-        session, encounter_id=encounter_id, institution_id=institution_id, lock=True
-    )
+    # The patient and the hospital in the same round trip as the encounter's lock.
+    encounter, person, institution = repo.encounter_with_parties(session, encounter_id, lock=True)
+    if institution_id is not None and encounter.institution_id != institution_id:
+        raise NotFound(f"encounter {encounter_id} not found", code="encounter.not_found")
     new_state = encounter_next(encounter.state, "settle")
     if msg_id is not None and repo.settlement_by_msg_id(
         session, institution_id=encounter.institution_id, msg_id=msg_id
@@ -412,6 +410,8 @@ def settle_encounter(
         on=on,
         liability=liability,
         local_use_while_filed=local_use_while_filed,
+        person=person,
+        institution=institution,
     )
     stored, result = record_settlement(
         session,

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, String, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from yibao.errors import NotFound
-from yibao.registry.models import Account
+from yibao.policies.models import CatalogVersion, PolicyVersion
+from yibao.registry.models import Account, Institution, Person
 from yibao.settlements.models import (
     Encounter,
     FeeLine,
@@ -40,11 +42,63 @@ def get_encounter(session: Session, encounter_id: int, *, lock: bool = False) ->
     return encounter
 
 
+def encounter_with_parties(
+    session: Session, encounter_id: int, *, lock: bool = False
+) -> tuple[Encounter, Person, Institution]:
+    """The encounter with its patient and hospital in one round trip (locks the encounter)."""
+    stmt = (
+        select(Encounter, Person, Institution)
+        .join(Person, Person.id == Encounter.person_id)
+        .join(Institution, Institution.id == Encounter.institution_id)
+        .where(Encounter.id == encounter_id)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Encounter).execution_options(populate_existing=True)
+    row = session.execute(stmt).one_or_none()
+    if row is None:
+        raise NotFound(f"encounter {encounter_id} not found", code="encounter.not_found")
+    return row[0], row[1], row[2]
+
+
+def rules_fingerprint(
+    session: Session, *, insured_region: str, treatment_region: str, on: date
+) -> tuple[tuple[str, str, str], ...]:
+    """Which policy and catalog versions are in force (ids and digests), in one light query:
+    the same choice as ``yibao.policies.repository`` makes, without the texts."""
+    policies = select(
+        literal("p").label("kind"), PolicyVersion.id.label("id"), PolicyVersion.sha256
+    ).where(
+        PolicyVersion.region == insured_region,
+        PolicyVersion.effective_from <= on,
+        or_(PolicyVersion.effective_to.is_(None), PolicyVersion.effective_to >= on),
+    )
+    latest = (
+        select(CatalogVersion.id, CatalogVersion.sha256)
+        .where(CatalogVersion.region == treatment_region, CatalogVersion.effective_from <= on)
+        .order_by(CatalogVersion.effective_from.desc())
+        .limit(1)
+        .subquery()
+    )
+    catalog = select(literal("c"), cast(latest.c.id, String), latest.c.sha256)
+    rows = session.execute(union_all(policies, catalog)).all()
+    return tuple(sorted((str(k), str(i), str(d)) for k, i, d in rows))
+
+
 def fee_lines(session: Session, encounter_id: int, *, active_only: bool = True) -> list[FeeLine]:
     stmt = select(FeeLine).where(FeeLine.encounter_id == encounter_id)
     if active_only:
         stmt = stmt.where(FeeLine.state == "active")
     return list(session.scalars(stmt.order_by(FeeLine.id)))
+
+
+def active_line_values(session: Session, encounter_id: int) -> list[tuple[str, str, int, int]]:
+    """(line id, code, quantity e4, unit price e4) of the active lines, in upload order."""
+    rows = session.execute(
+        select(FeeLine.line_id, FeeLine.code, FeeLine.quantity_e4, FeeLine.unit_price_e4)
+        .where(FeeLine.encounter_id == encounter_id, FeeLine.state == "active")
+        .order_by(FeeLine.id)
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 def existing_line_ids(session: Session, encounter_id: int, line_ids: Sequence[str]) -> set[str]:

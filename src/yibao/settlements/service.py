@@ -172,14 +172,31 @@ class Rules:
     catalog: Catalog
 
 
+# Parsed rules per (insured region, treatment region, versions in force): the versions are
+# found by ids and digests in one light query on every call, so the policy and catalog texts
+# are not fetched and parsed again for every settlement, and a new version applies at once.
+_RULES_CACHE: dict[tuple[str, str, tuple[tuple[str, str, str], ...]], Rules] = {}
+
+
 def rules_for(session: Session, *, insured_region: str, treatment_region: str, on: date) -> Rules:
     """Insured place's policies, treatment place's catalog (就医地目录、参保地政策)."""
     from yibao.policies.service import catalog_for, policies_for
 
-    return Rules(
+    fingerprint = repo.rules_fingerprint(
+        session, insured_region=insured_region, treatment_region=treatment_region, on=on
+    )
+    key = (insured_region, treatment_region, fingerprint)
+    cached = _RULES_CACHE.get(key)
+    if cached is not None:
+        return cached
+    rules = Rules(
         policies=policies_for(session, region=insured_region, on=on),
         catalog=catalog_for(session, region=treatment_region, on=on),
     )
+    if len(_RULES_CACHE) > 4096:
+        _RULES_CACHE.clear()
+    _RULES_CACHE[key] = rules
+    return rules
 
 
 def filing_for(
@@ -404,6 +421,9 @@ def record_settlement(
     return settlement, result
 
 
+_LINES_KEY = "yibao.settlement_lines"
+
+
 def _store_lines(
     session: Session,
     settlement_id: int,
@@ -432,8 +452,15 @@ def _store_lines(
         }
         for index, (line, res) in enumerate(zip(lines, result.lines, strict=True), start=1)
     ]
+    _insert_lines(session, settlement_id, rows)
+
+
+def _insert_lines(session: Session, settlement_id: int, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(SettlementLine), rows)
+        # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT, not one each.
+        session.execute(insert(SettlementLine).returning(SettlementLine.id), rows)
+    # Kept for the response of this same request (popped by settlement_explained).
+    session.info.setdefault(_LINES_KEY, {})[settlement_id] = rows
 
 
 def _move_account(
@@ -525,29 +552,29 @@ def reverse_settlement(
     session.add(reversal)
     session.flush()
     lines = repo.settlement_lines(session, original.id)
-    if lines:
-        session.execute(
-            insert(SettlementLine),
-            [
-                {
-                    "settlement_id": reversal.id,
-                    "line_no": line.line_no,
-                    "line_id": line.line_id,
-                    "code": line.code,
-                    "name": line.name,
-                    "item_class": line.item_class,
-                    "quantity_e4": line.quantity_e4,
-                    "unit_price_e4": line.unit_price_e4,
-                    "amount_fen": -line.amount_fen,
-                    "full_self_pay_fen": -line.full_self_pay_fen,
-                    "over_limit_self_pay_fen": -line.over_limit_self_pay_fen,
-                    "pre_self_pay_fen": -line.pre_self_pay_fen,
-                    "in_scope_fen": -line.in_scope_fen,
-                    "not_eligible_reason": line.not_eligible_reason,
-                }
-                for line in lines
-            ],
-        )
+    _insert_lines(
+        session,
+        reversal.id,
+        [
+            {
+                "settlement_id": reversal.id,
+                "line_no": line.line_no,
+                "line_id": line.line_id,
+                "code": line.code,
+                "name": line.name,
+                "item_class": line.item_class,
+                "quantity_e4": line.quantity_e4,
+                "unit_price_e4": line.unit_price_e4,
+                "amount_fen": -line.amount_fen,
+                "full_self_pay_fen": -line.full_self_pay_fen,
+                "over_limit_self_pay_fen": -line.over_limit_self_pay_fen,
+                "pre_self_pay_fen": -line.pre_self_pay_fen,
+                "in_scope_fen": -line.in_scope_fen,
+                "not_eligible_reason": line.not_eligible_reason,
+            }
+            for line in lines
+        ],
+    )
     if original.account_pay_fen and original.account_person_id is not None:
         repo.lock_account(session, person_id=original.account_person_id)
         _move_account(
@@ -616,6 +643,31 @@ def reverse_by_message(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Line:
+    line_no: int
+    line_id: str | None
+    code: str
+    name: str
+    item_class: str
+    quantity_e4: int
+    unit_price_e4: int
+    amount_fen: int
+    full_self_pay_fen: int
+    over_limit_self_pay_fen: int
+    pre_self_pay_fen: int
+    in_scope_fen: int
+    not_eligible_reason: str | None
+
+
+def _lines_of(session: Session, settlement_id: int) -> Sequence[_Line | SettlementLine]:
+    """The lines just stored in this transaction (no query), else from the database."""
+    stored = session.info.get(_LINES_KEY, {}).pop(settlement_id, None)
+    if stored is not None:
+        return [_Line(**{k: v for k, v in row.items() if k != "settlement_id"}) for row in stored]
+    return repo.settlement_lines(session, settlement_id)
+
+
 def settlement_explained(session: Session, *, record_: SettlementRecord) -> dict[str, Any]:
     """A stored settlement for people: the amounts, each line, and the engine's reasons."""
     result = json.loads(record_.result_json)
@@ -653,7 +705,7 @@ def settlement_explained(session: Session, *, record_: SettlementRecord) -> dict
                 "in_scope": str(from_fen(line.in_scope_fen)),
                 "not_eligible_reason": line.not_eligible_reason,
             }
-            for line in repo.settlement_lines(session, record_.id)
+            for line in _lines_of(session, record_.id)
         ],
         "explanation": result.get("explanation", [])
         if sign == 1
