@@ -94,14 +94,14 @@ def claims_with_invoices(
     """Claims in ``states`` holding any of the invoice numbers (as stored)."""
     if not numbers:
         return []
+    holding = select(ReimbursementInvoice.claim_id).where(
+        ReimbursementInvoice.number.in_(list(numbers))
+    )
     return list(
         session.scalars(
-            select(ReimbursementClaim)
-            .join(ReimbursementInvoice, ReimbursementInvoice.claim_id == ReimbursementClaim.id)
-            .where(
-                ReimbursementInvoice.number.in_(list(numbers)),
+            select(ReimbursementClaim).where(
+                ReimbursementClaim.id.in_(holding),
                 ReimbursementClaim.state.in_(list(states)),
             )
-            .distinct()
         )
     )
