@@ -324,6 +324,15 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """One request; a connection the server closed is opened again and the request sent
+        once more (safe: every request carries its Idempotency-Key)."""
+        try:
+            return await self._request(path, body, headers)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.writer = None
+            return await self._request(path, body, headers)
+
+    async def _request(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -479,6 +488,8 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         "--workers",
         str(workers),
         "--no-access-log",
+        "--timeout-keep-alive",
+        "120",
         "--log-level",
         "warning",
     ]
