@@ -243,3 +243,44 @@ def test_institution_rules(session: Session, world: World) -> None:
     entry = _audit(session, "institution.updated")[-1]
     assert entry.before is not None and entry.before["networked"] is True
     assert entry.after is not None and entry.after["networked"] is False
+
+
+def test_a_hospital_sees_the_patients_its_filings_name(
+    session: Session, world: World, make_user: MakeUser
+) -> None:
+    from yibao.filings import service as filings
+
+    beijing_hospital = make_user("hospital", institution_id=world.beijing_hospital.id).user
+    sanya_hospital = make_user("hospital").user
+    assert not service.can_see_person(session, beijing_hospital, world.retiree)
+    agency = make_user("agency").user
+    filings.create_filing(
+        session,
+        actor=agency,
+        request=filings.FilingRequest(
+            person_id=world.retiree.id,
+            category="referral",
+            destination="460200",
+            referral_hospital_id=world.beijing_hospital.id,
+        ),
+        today=date(2026, 3, 2),
+    )
+    assert service.can_see_person(session, beijing_hospital, world.retiree)
+    assert not service.can_see_person(session, sanya_hospital, world.retiree)
+    filings.create_filing(
+        session,
+        actor=agency,
+        request=filings.FilingRequest(
+            person_id=world.retiree.id,
+            category="resettled_retiree",
+            destination="460200",
+            hospital_ids=[world.hospital.id],
+        ),
+        today=date(2026, 3, 2),
+    )
+    # the issuing hospital and the chosen one see the retiree, no one else
+    assert service.can_see_person(session, beijing_hospital, world.retiree)
+    assert service.can_see_person(session, sanya_hospital, world.retiree)
+    assert not service.can_see_person(session, beijing_hospital, world.worker)
+    other = make_user("hospital", institution_id=world.other_hospital.id).user
+    assert not service.can_see_person(session, other, world.retiree)

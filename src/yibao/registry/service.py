@@ -23,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, false
+from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record, snapshot
@@ -96,6 +96,45 @@ def register_hospital_patient_check(check: HospitalPatientCheck) -> HospitalPati
 def hospital_can_see(session: Session, institution_id: int, person_id: int) -> bool:
     """Whether the institution has this person as a patient (any registered check)."""
     return any(check(session, institution_id, person_id) for check in _HOSPITAL_PATIENT_CHECKS)
+
+
+@register_hospital_patient_check
+def _named_in_a_filing(session: Session, institution_id: int, person_id: int) -> bool:
+    """The hospital issued the person's referral or was chosen in their filing."""
+    from yibao.filings.models import Filing, FilingHospital
+
+    issued = select(Filing.id).where(
+        Filing.person_id == person_id, Filing.referral_hospital_id == institution_id
+    )
+    chosen = (
+        select(Filing.id)
+        .join(FilingHospital, FilingHospital.filing_id == Filing.id)
+        .where(Filing.person_id == person_id, FilingHospital.institution_id == institution_id)
+    )
+    return session.scalar(select(or_(exists(issued), exists(chosen)))) or False
+
+
+@register_hospital_patient_check
+def _has_an_encounter(session: Session, institution_id: int, person_id: int) -> bool:
+    """The person was registered or admitted at the institution."""
+    from yibao.settlements.models import Encounter
+
+    stmt = select(Encounter.id).where(
+        Encounter.person_id == person_id, Encounter.institution_id == institution_id
+    )
+    return session.scalar(select(exists(stmt))) or False
+
+
+@register_hospital_patient_check
+def _bought_at_the_pharmacy(session: Session, institution_id: int, person_id: int) -> bool:
+    """The pharmacy sold to the person, or to someone buying for them."""
+    from yibao.pharmacy.models import PharmacySale
+
+    stmt = select(PharmacySale.id).where(
+        PharmacySale.institution_id == institution_id,
+        PharmacySale.patient_person_id == person_id,
+    )
+    return session.scalar(select(exists(stmt))) or False
 
 
 # --- access ----------------------------------------------------------------------------
