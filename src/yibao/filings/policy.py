@@ -21,13 +21,6 @@ from yibao.filings.rules import CATEGORIES, DOCUMENT_TYPES, LONG_TERM_CATEGORIES
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "data" / "filing_rules"
 
-UPLOAD_CONTENT_TYPES: dict[str, tuple[str, bytes]] = {
-    "application/pdf": (".pdf", b"%PDF-"),
-    "image/jpeg": (".jpg", b"\xff\xd8\xff"),
-    "image/png": (".png", b"\x89PNG\r\n\x1a\n"),
-}
-"""Accepted upload types: extension and the magic bytes the content must start with."""
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

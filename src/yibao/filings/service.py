@@ -8,8 +8,6 @@ outside the system), so a filing's dates can be tested on any day.
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,7 +23,7 @@ from yibao.filings import repository as repo
 from yibao.filings import rules
 from yibao.filings.certificate import CATEGORY_NAMES
 from yibao.filings.models import Filing, FilingDocument
-from yibao.filings.policy import UPLOAD_CONTENT_TYPES, FilingPolicy, filing_policy_for
+from yibao.filings.policy import FilingPolicy, filing_policy_for
 from yibao.filings.rules import HotlineApproval
 from yibao.filings.states import (
     OPEN_STATES,
@@ -36,6 +34,7 @@ from yibao.filings.states import (
 from yibao.filings.states import stamp as stamp_transition
 from yibao.identity import mask_identity_number
 from yibao.registry.models import Person, Region
+from yibao.uploads import store_upload
 from yibao.users.models import User
 
 SUBMITTER_BY_ROLE = {
@@ -331,33 +330,22 @@ def upload_document(
             f"unknown document type {doc_type!r}; types: {', '.join(rules.DOCUMENT_TYPES)}",
             code="upload.document_type_unknown",
         )
-    if len(data) == 0:
-        raise ValidationFailed("the file is empty", code="upload.empty")
-    if len(data) > max_bytes:
-        raise ValidationFailed(
-            f"the file has {len(data)} bytes; at most {max_bytes} are accepted",
-            code="upload.too_large",
-            max_bytes=max_bytes,
-        )
-    kind = UPLOAD_CONTENT_TYPES.get(content_type)
-    if kind is None or not data.startswith(kind[1]):
-        raise ValidationFailed(
-            f"accepted files are {', '.join(UPLOAD_CONTENT_TYPES)} (checked by content)",
-            code="upload.type_not_allowed",
-            accepted=list(UPLOAD_CONTENT_TYPES),
-        )
-    relative = Path("filings") / str(filing.id) / f"{uuid.uuid4().hex}{kind[0]}"
-    target = upload_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    stored = store_upload(
+        upload_dir=upload_dir,
+        folder=f"filings/{filing.id}",
+        filename=filename,
+        content_type=content_type,
+        data=data,
+        max_bytes=max_bytes,
+    )
     doc = FilingDocument(
         filing_id=filing.id,
         doc_type=doc_type,
-        filename=Path(filename or "upload").name[:200],
-        content_type=content_type,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        storage_path=relative.as_posix(),
+        filename=stored.filename,
+        content_type=stored.content_type,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        storage_path=stored.storage_path,
         uploaded_by_user_id=actor.id,
     )
     session.add(doc)

@@ -11,10 +11,8 @@ moves exactly as for a direct settlement. Services flush, never commit.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +27,6 @@ from yibao.auditing.models import AuditFinding
 from yibao.engine import Claim, ClaimLine
 from yibao.engine.models import LIABILITIES
 from yibao.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from yibao.filings.policy import UPLOAD_CONTENT_TYPES
 from yibao.identity import mask_identity_number, validate_identity_number
 from yibao.money import from_fen, to_fen
 from yibao.registry.models import Institution, Person
@@ -50,6 +47,7 @@ from yibao.reimbursements.states import (
     next_state,
 )
 from yibao.settlements.models import SettlementRecord
+from yibao.uploads import store_upload
 from yibao.users.models import User
 
 E4 = 10_000
@@ -343,33 +341,22 @@ def upload_document(
             f"unknown document type {doc_type!r}; types: {', '.join(known)}",
             code="upload.document_type_unknown",
         )
-    if not data:
-        raise ValidationFailed("the file is empty", code="upload.empty")
-    if len(data) > max_bytes:
-        raise ValidationFailed(
-            f"the file has {len(data)} bytes; at most {max_bytes} are accepted",
-            code="upload.too_large",
-            max_bytes=max_bytes,
-        )
-    kind = UPLOAD_CONTENT_TYPES.get(content_type)
-    if kind is None or not data.startswith(kind[1]):
-        raise ValidationFailed(
-            f"accepted files are {', '.join(UPLOAD_CONTENT_TYPES)} (checked by content)",
-            code="upload.type_not_allowed",
-            accepted=list(UPLOAD_CONTENT_TYPES),
-        )
-    relative = Path("reimbursements") / str(claim.id) / f"{uuid.uuid4().hex}{kind[0]}"
-    target = upload_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    stored = store_upload(
+        upload_dir=upload_dir,
+        folder=f"reimbursements/{claim.id}",
+        filename=filename,
+        content_type=content_type,
+        data=data,
+        max_bytes=max_bytes,
+    )
     doc = ReimbursementDocument(
         claim_id=claim.id,
         doc_type=doc_type,
-        filename=Path(filename or "upload").name[:200],
-        content_type=content_type,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        storage_path=relative.as_posix(),
+        filename=stored.filename,
+        content_type=stored.content_type,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        storage_path=stored.storage_path,
         uploaded_by=actor.id,
     )
     session.add(doc)
