@@ -40,6 +40,7 @@ from yibao.engine.models import (
     SettingAccumulator,
     SupplementaryAccumulator,
 )
+from yibao.engine.render import MONEY_FIELDS
 from yibao.errors import InvalidInput, NotFound, ValidationFailed
 from yibao.money import from_fen, to_fen
 from yibao.registry.models import Account, AccountMovement, Institution, Person
@@ -271,22 +272,7 @@ def preview_settlement(
     return _run_engine(claim, rules, acc)
 
 
-_MONEY = (
-    "total",
-    "full_self_pay",
-    "over_limit_self_pay",
-    "pre_self_pay",
-    "in_scope",
-    "deductible",
-    "pool_fund_pay",
-    "supplementary_pay",
-    "assistance_pay",
-    "fund_pay_total",
-    "personal_burden",
-    "account_pay",
-    "cash_pay",
-    "recoverable",
-)
+_MONEY = MONEY_FIELDS
 
 
 def _now(now: datetime | None) -> datetime:
