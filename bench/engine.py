@@ -9,8 +9,6 @@ Decimal multiply-and-round operations, so figures from a noisy machine can be co
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import sys
 import time
@@ -18,6 +16,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from machine import one_line
 from yibao.cli.settle import load_catalogs, load_policies
 from yibao.engine import Claim, ClaimLine, FilingInfo, InstitutionInfo, PersonInfo, settle_run
 from yibao.engine.models import Catalog, Policy
@@ -27,24 +26,7 @@ REGIONS = ("110000", "460200", "130600")
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for row in Path("/proc/cpuinfo").read_text().splitlines():
-            if row.startswith("model name"):
-                cpu = row.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {kb / 1024 / 1024:.1f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores{mem}; {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()} ({platform.python_implementation()})"
-    )
+    return one_line()
 
 
 def generate(

@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import re
 import secrets
@@ -48,6 +47,9 @@ import psycopg
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "src" / "yibao" / "data"
 
@@ -56,28 +58,7 @@ DATA = ROOT / "src" / "yibao" / "data"
 
 
 def machine(pg_version: str) -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for row in Path("/proc/cpuinfo").read_text().splitlines():
-            if row.startswith("model name"):
-                cpu = row.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    return {
-        "cpu": cpu,
-        "cores": str(os.cpu_count()),
-        "memory": memory,
-        "python": platform.python_version(),
-        "postgresql": pg_version,
-        "os": platform.platform(),
-    }
+    return {**describe(), "postgresql": pg_version}
 
 
 # --- data -------------------------------------------------------------------------------
