@@ -19,6 +19,7 @@ from yibao.clearing import repository as repo
 from yibao.clearing.aggregate import ClearingEntry, Statement, build_statements, parse_month
 from yibao.clearing.models import ClearingItem, ClearingStatement
 from yibao.clearing.states import next_state
+from yibao.clock import business_date
 from yibao.errors import Forbidden, NotFound, ValidationFailed
 from yibao.money import from_fen, to_fen
 from yibao.settlements.models import SettlementRecord
@@ -61,7 +62,7 @@ def entry_of(record_: SettlementRecord) -> ClearingEntry:
         ref=str(record_.id),
         insured_region=record_.insured_region,
         treatment_region=record_.treatment_region,
-        day=record_.created_at.date(),
+        day=business_date(record_.created_at),
         period=record_.year_month,
         total=from_fen(record_.total_fen),
         pool=from_fen(record_.pool_fund_pay_fen),

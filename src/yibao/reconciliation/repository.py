@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yibao.clock import day_start
 from yibao.reconciliation.models import Reconciliation
 from yibao.settlements.models import SettlementRecord
 
@@ -16,10 +17,10 @@ HOSPITAL_SOURCES = ("direct", "pharmacy")
 def settlements_of(
     session: Session, *, institution_id: int, period_from: date, period_to: date
 ) -> list[SettlementRecord]:
-    """The institution's direct settlements and reversals stored in the period (UTC days,
-    as the clearing month is)."""
-    start = datetime.combine(period_from, time.min, tzinfo=UTC)
-    end = datetime.combine(period_to + timedelta(days=1), time.min, tzinfo=UTC)
+    """The institution's direct settlements and reversals stored in the period (days in
+    China, as the clearing month is)."""
+    start = day_start(period_from)
+    end = day_start(period_to + timedelta(days=1))
     s = SettlementRecord
     return list(
         session.scalars(

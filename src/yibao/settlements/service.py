@@ -21,6 +21,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
+from yibao.clock import business_month
 from yibao.engine import (
     Catalog,
     Claim,
@@ -354,7 +355,7 @@ def record_settlement(
         claim_id=claim.claim_id,
         claim_date=claim.date,
         year=year,
-        year_month=at.strftime("%Y-%m"),
+        year_month=business_month(at),
         setting=claim.setting,
         insured_region=claim.person.insured_region,
         treatment_region=claim.institution.region,
@@ -518,7 +519,7 @@ def reverse_settlement(
         claim_id=original.claim_id,
         claim_date=original.claim_date,
         year=original.year,
-        year_month=at.strftime("%Y-%m"),
+        year_month=business_month(at),
         setting=original.setting,
         insured_region=original.insured_region,
         treatment_region=original.treatment_region,

@@ -1,0 +1,31 @@
+"""Business days and months are China Standard Time (UTC+8, no daylight saving).
+
+Timestamps are stored in UTC; a settlement made at 23:30 in Beijing on 31 May belongs to
+May's clearing and to that day's reconciliation, whatever UTC says.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; they were stored in UTC
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def business_date(at: datetime) -> date:
+    """The day in China of a timestamp (a naive one is taken as UTC)."""
+    return _aware(at).astimezone(CHINA).date()
+
+
+def business_month(at: datetime) -> str:
+    """``YYYY-MM`` in China of a timestamp: the clearing month."""
+    return _aware(at).astimezone(CHINA).strftime("%Y-%m")
+
+
+def day_start(day: date) -> datetime:
+    """The UTC instant at which ``day`` begins in China."""
+    return datetime.combine(day, time.min, tzinfo=CHINA).astimezone(UTC)
