@@ -13,13 +13,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The demo claims settled with explanations, then the platform on a fresh ./var/demo.db.
-DEMO_DATA := src/yibao/data
+# yibao demo settles the demo claims with explanations, then starts the platform on a
+# fresh ./var/demo.db (the settled table comes from the same command: --no-settle skips it).
 demo: $(STAMP)
-	$(VENV)/bin/yibao settle $(DEMO_DATA)/claims/demo-claims.json \
-		--catalog $(DEMO_DATA)/catalogs/110000.csv --catalog $(DEMO_DATA)/catalogs/460200.csv \
-		--catalog $(DEMO_DATA)/catalogs/130600.csv --policies $(DEMO_DATA)/policies \
-		--format table --explain
 	$(VENV)/bin/yibao demo
 
 # The suite runs on SQLite, then on PostgreSQL (127.0.0.1:5432) when it answers; with
