@@ -85,7 +85,11 @@ def session_scope(engine_or_factory: Engine | sessionmaker[Session]) -> Iterator
 
 
 def migrations_dir() -> Path:
-    """The Alembic scripts: ``migrations/`` at the repository root (src layout)."""
+    """The Alembic scripts: inside the package when installed from a wheel, else
+    ``migrations/`` at the repository root (src layout, editable install)."""
+    packaged = Path(__file__).resolve().parent / "_migrations"
+    if packaged.is_dir():
+        return packaged
     return Path(__file__).resolve().parents[2] / "migrations"
 
 
