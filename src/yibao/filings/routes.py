@@ -114,27 +114,14 @@ def local_use(
     today: Today,
     on: Annotated[date | None, Query()] = None,
 ) -> LocalUseRead:
-    day = on or today
-    person = service._person(session, person_id)
-    if not service.may_act_for(user, person):
-        raise NotFound(f"person {person_id} not found", code="person.not_found")
-    settings = request.app.state.settings
-    suspended = service.local_use_suspended(
+    result = service.local_use_for(
         session,
+        actor=user,
         person_id=person_id,
-        on=day,
-        local_use_while_filed=settings.policy_local_use_while_filed,
+        on=on or today,
+        local_use_while_filed=request.app.state.settings.policy_local_use_while_filed,
     )
-    filings = repo.applying(session, person_id=person_id, on=day)
-    first = filings[0] if filings else None
-    return LocalUseRead(
-        person_id=person_id,
-        on=day,
-        local_use_suspended=suspended,
-        long_term_filing=service.has_valid_long_term_filing(session, person_id=person_id, on=day),
-        filing_type=first.category if first else None,
-        destination=first.destination if first else None,
-    )
+    return LocalUseRead.model_validate(result, from_attributes=True)
 
 
 @router.get("/{filing_id}", summary="One filing with its documents and hospitals")

@@ -777,5 +777,43 @@ def local_use_suspended(
     return not allowed and has_valid_long_term_filing(session, person_id=person_id, on=on)
 
 
+@dataclass(frozen=True, slots=True)
+class LocalUse:
+    """Whether a person's card works at home on a day, and the filing that decides it."""
+
+    person_id: int
+    on: date
+    local_use_suspended: bool
+    long_term_filing: bool
+    filing_type: str | None
+    destination: str | None
+
+
+def local_use_for(
+    session: Session,
+    *,
+    actor: User,
+    person_id: int,
+    on: date,
+    local_use_while_filed: bool | None = None,
+) -> LocalUse:
+    """:func:`local_use_suspended` for a person the actor may act for (else not found)."""
+    person = _person(session, person_id)
+    if not may_act_for(actor, person):
+        raise NotFound(f"person {person_id} not found", code="person.not_found")
+    filings = repo.applying(session, person_id=person_id, on=on)
+    first = filings[0] if filings else None
+    return LocalUse(
+        person_id=person_id,
+        on=on,
+        local_use_suspended=local_use_suspended(
+            session, person_id=person_id, on=on, local_use_while_filed=local_use_while_filed
+        ),
+        long_term_filing=has_valid_long_term_filing(session, person_id=person_id, on=on),
+        filing_type=first.category if first else None,
+        destination=first.destination if first else None,
+    )
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
