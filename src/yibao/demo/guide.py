@@ -50,6 +50,7 @@ def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
         lines.append(f"- filing {filing_id}: {key}")
     wang = p["wang"].id
     resettled = f.get("resettled_retiree", 1)
+    today = result.today.isoformat()
     lines += [
         "",
         "## Try",
@@ -82,6 +83,36 @@ def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
         '"$YIBAO/catalogs/460200/items?on=2026-07-01&limit=5"',
         "# the audit log (admins): who changed what, before -> after",
         'curl -s -H "Authorization: Bearer $ADMIN" "$YIBAO/audit?limit=5"',
+        "```",
+        "",
+        "## Direct settlement at the Sanya hospital window",
+        "",
+        f"{p['wang'].name} is filed as a resettled retiree to Sanya from {today}: admit him,",
+        "upload the fee details, pre-settle (nothing is stored), then settle at discharge.",
+        "Send the settle request twice with the same Idempotency-Key: the second answer is the",
+        "first one, and nothing is counted twice.",
+        "",
+        "```sh",
+        "JSON='content-type: application/json'",
+        'curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -X POST $YIBAO/encounters '
+        f'-d \'{{"card_number": "{p["wang"].card_number}", "setting": "inpatient", '
+        f'"started_on": "{today}", "deposit": "5000.00", "hospital_ref": "ZY-0001"}}\'',
+        "ENC=1   # the id in the answer above",
+        'curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -X POST '
+        "$YIBAO/encounters/$ENC/fees "
+        '-d \'{"lines": [{"line_id": "L1", "code": "S0005", "quantity": "5", "unit_price": "30"}, '
+        '{"line_id": "L2", "code": "D0009", "quantity": "40", "unit_price": "65.10"}, '
+        '{"line_id": "L3", "code": "F0010", "quantity": "5", "unit_price": "20"}]}\'',
+        'curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -X POST '
+        f'$YIBAO/encounters/$ENC/pre-settle -d \'{{"on": "{today}"}}\'',
+        'curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -H \'Idempotency-Key: demo-1\' '
+        f'-X POST $YIBAO/encounters/$ENC/settle -d \'{{"on": "{today}", "msg_id": "M-0001"}}\'',
+        "# the person's own view, explained line by line",
+        'curl -s -H "Authorization: Bearer $INSURED" $YIBAO/settlements',
+        'curl -s -H "Authorization: Bearer $INSURED" $YIBAO/settlements/1',
+        "# the hospital reverses it (冲正); accumulators and the account are restored",
+        'curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -H \'Idempotency-Key: demo-2\' '
+        '-X POST $YIBAO/settlements/1/reverse -d \'{"reason": "wrong ward"}\'',
         "```",
     ]
     if result.notes:

@@ -141,12 +141,13 @@ class DemoResult:
     institutions: dict[str, Institution] = field(default_factory=dict)
     filings: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    today: date = field(default_factory=date.today)
 
 
 def load_demo(session: Session, *, upload_dir: Path, today: date | None = None) -> DemoResult:
     """Fill an empty, migrated database with the demo data."""
     today = today or date.today()
-    result = DemoResult()
+    result = DemoResult(today=today)
     for code, name in REGIONS:
         registry.create_region(session, code=code, name=name, actor=ACTOR)
     agencies = {
