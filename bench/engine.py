@@ -102,7 +102,7 @@ def reference(operations: int) -> float:
     a, b = Decimal("12.3456"), Decimal("3.5")
     t0 = time.perf_counter()
     for _ in range(operations):
-        (a * b).quantize(fen, rounding=ROUND_HALF_UP)
+        (a * b).quantize(fen, ROUND_HALF_UP)
     return time.perf_counter() - t0
 
 

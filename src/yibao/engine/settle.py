@@ -6,7 +6,9 @@ yuan; ``round2`` is applied only where the contract says.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -46,7 +48,7 @@ class UnknownCatalogCode(ValueError):
 
 
 def _round2(value: Decimal) -> Decimal:
-    return value.quantize(_FEN, rounding=ROUND_HALF_UP)
+    return value.quantize(_FEN, ROUND_HALF_UP)  # positional: half the cost of rounding=
 
 
 # --- policy choice and off-site status --------------------------------------------------
@@ -590,14 +592,32 @@ def settle_run(
     state: dict[tuple[str, int], YearAccumulators] = {}
     book = policies if isinstance(policies, PolicyBook) else PolicyBook(policies)
     results = []
-    for claim in claims:
-        year = claim.date.year
-        key = (claim.person.id, year)
-        acc = state.get(key)
-        if acc is None:
-            ytd = claim.person.year_to_date
-            acc = replace(ytd, year=year) if ytd is not None else YearAccumulators(year=year)
-        result = settle(claim, policies=book, catalog=catalog, accumulators=acc)
-        state[key] = result.accumulators
-        results.append(result)
+    with _collector_paused():
+        for claim in claims:
+            year = claim.date.year
+            key = (claim.person.id, year)
+            acc = state.get(key)
+            if acc is None:
+                ytd = claim.person.year_to_date
+                acc = replace(ytd, year=year) if ytd is not None else YearAccumulators(year=year)
+            result = settle(claim, policies=book, catalog=catalog, accumulators=acc)
+            state[key] = result.accumulators
+            results.append(result)
     return results
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a run, then restore it.
+
+    A run allocates millions of small result objects, none of which can form a reference
+    cycle (reference counting frees them); the cyclic collector would otherwise traverse
+    the growing list of results again and again, which costs more than settling.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
