@@ -459,3 +459,13 @@ def test_only_the_own_hospital_acts_on_an_encounter(
     assert settle(client, other, encounter_id, "k-other").status_code == 404
     insured = users["insured"]
     assert settle(client, insured, encounter_id, "k-ins").status_code == 403
+
+
+def test_fee_lines_read_back_as_plain_decimals(
+    client: TestClient, patient: Person, hospital: AuthUser
+) -> None:
+    lines = [{"line_id": "Q1", "code": "X001", "quantity": "10", "unit_price": "65.10"}]
+    encounter_id = admit(client, hospital, patient, lines=lines)
+    body = client.get(f"{API}/encounters/{encounter_id}", headers=hospital.headers).json()
+    (line,) = body["fee_lines"]
+    assert (line["quantity"], line["unit_price"]) == ("10", "65.1")  # never "1E+1"

@@ -127,8 +127,8 @@ def _encounter_read(session: Session, encounter: Encounter) -> EncounterRead:
                 line_id=line.line_id,
                 batch_no=line.batch_no,
                 code=line.code,
-                quantity=str(service.from_e4(line.quantity_e4).normalize()),
-                unit_price=str(service.from_e4(line.unit_price_e4)),
+                quantity=format(service.from_e4(line.quantity_e4).normalize(), "f"),  # 10, not 1E+1
+                unit_price=format(service.from_e4(line.unit_price_e4).normalize(), "f"),
                 state=line.state,
             )
             for line in repository.fee_lines(session, encounter.id, active_only=False)
