@@ -8,8 +8,10 @@ Standard library only.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
+from typing import Any
 
 from yibao.errors import ValidationFailed
 
@@ -73,3 +75,37 @@ def make_identity_number(region: str, born: date, sequence: int) -> str:
     """A valid number for test and demo data (``sequence`` 0-999; odd = male)."""
     first17 = f"{region}{born:%Y%m%d}{sequence:03d}"
     return first17 + check_character(first17)
+
+
+_ANYWHERE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8}\d{3})([\dXx])(?![0-9A-Za-z])")
+
+
+def mask_identity_numbers_in(text: str) -> str:
+    """Every 18-character identity number in ``text`` masked (address code and last four kept)."""
+    return _ANYWHERE.sub(lambda m: m.group(1) + "*" * 8 + m.group(2)[8:] + m.group(3), text)
+
+
+_MASKING_INSTALLED = False
+
+
+def install_log_masking() -> None:
+    """Mask identity numbers in every log record the process creates, whatever the logger.
+
+    Wraps the log record factory once, so a number that reaches a log — in a URL, an error
+    or a statement's parameters — is never written in full.
+    """
+    global _MASKING_INSTALLED
+    if _MASKING_INSTALLED:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        message = record.getMessage()
+        masked = mask_identity_numbers_in(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _MASKING_INSTALLED = True

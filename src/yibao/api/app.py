@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from yibao.api.errors import install_error_handlers
 from yibao.config import Settings, get_settings
 from yibao.db import make_engine, make_session_factory
+from yibao.identity import install_log_masking
 
 API_PREFIX = "/api/v1"
 
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
     install_error_handlers(app)
+    install_log_masking()
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     return app

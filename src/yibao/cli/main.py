@@ -11,6 +11,7 @@ from yibao.cli.platform import db_app, serve
 from yibao.cli.settle import settle_command
 from yibao.demo.cli import demo_command
 from yibao.filings.cli import app as filings_app
+from yibao.identity import install_log_masking
 from yibao.policies.cli import catalog_app, policy_app
 from yibao.reconciliation.cli import reconcile_command
 from yibao.reimbursements.cli import app as reimbursements_app
@@ -25,6 +26,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 @app.callback()
 def main() -> None:
     """Yibao 医保: off-site medical insurance filings, settlement, reimbursement, clearing."""
+    install_log_masking()
 
 
 app.command("settle")(settle_command)
