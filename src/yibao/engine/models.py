@@ -165,7 +165,11 @@ class Catalog:
 # --- claims ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+# Accumulators are created for every claim, so they are plain slotted dataclasses (a frozen
+# one pays an ``object.__setattr__`` per field); the engine never changes one in place.
+
+
+@dataclass(slots=True)
 class SettingAccumulator:
     in_scope_cum: Decimal = ZERO
     deductible_met: Decimal = ZERO
@@ -173,13 +177,13 @@ class SettingAccumulator:
     admissions: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SupplementaryAccumulator:
     base_cum: Decimal = ZERO
     paid_cum: Decimal = ZERO
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class YearAccumulators:
     """A person's year so far: what the deductible, bands and caps are measured against."""
 

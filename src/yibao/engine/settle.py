@@ -34,6 +34,7 @@ from .models import (
 
 _FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
+_NO_SUPPLEMENTARY = SupplementaryAccumulator()
 _ONE = Decimal(1)
 
 
@@ -148,13 +149,15 @@ def _not_eligible_reason(
 
 def _settle_lines(
     claim: Claim, items: Sequence[CatalogItem], extra_ratio: Decimal
-) -> tuple[LineResult, ...]:
-    """Steps 1-5 of the lines. Written for speed: this loop is the engine's hot path."""
+) -> tuple[tuple[LineResult, ...], Decimal, Decimal, Decimal, Decimal, Decimal]:
+    """Steps 1-5 of the lines, and their sums: total, full, over-limit, pre-self-pay and
+    in-scope. Written for speed: this loop is the engine's hot path."""
     level = claim.institution.level
     setting = claim.setting
     excluded = claim.liability in EXCLUDING_LIABILITIES
     quantize = Decimal.quantize
     results = []
+    total = full = over_sum = pre_sum = scope = ZERO
     for line, item in zip(claim.lines, items, strict=True):
         quantity = line.quantity
         unit_price = line.unit_price
@@ -183,6 +186,8 @@ def _settle_lines(
                 line.line_id,
             )
             results.append(result)
+            total += amount
+            full += amount
             continue
         ceiling = item.price_ceiling
         if ceiling is not None and unit_price > ceiling:  # step 3
@@ -219,7 +224,11 @@ def _settle_lines(
             line.line_id,
         )
         results.append(result)
-    return tuple(results)
+        total += amount
+        over_sum += over
+        pre_sum += pre
+        scope += in_scope
+    return tuple(results), total, full, over_sum, pre_sum, scope
 
 
 # --- bands --------------------------------------------------------------------------------
@@ -382,15 +391,7 @@ def _settle_with(
     reduction = ZERO if status == "local" else offsite.ratio_reduction.get(status, ZERO)
     mode = offsite.reduction_mode
     extra_ratio = reduction if mode == "pre_self_pay" and reduction > 0 else ZERO
-    lines = _settle_lines(claim, items, extra_ratio)
-
-    total = full = over = pre = scope = ZERO
-    for line in lines:
-        total += line.amount
-        full += line.full_self_pay
-        over += line.over_limit_self_pay
-        pre += line.pre_self_pay
-        scope += line.in_scope
+    lines, total, full, over, pre, scope = _settle_lines(claim, items, extra_ratio)
 
     level = claim.institution.level
     setting_acc = acc.setting(claim.setting)
@@ -434,7 +435,7 @@ def _settle_with(
     supp_acc = dict(acc.supplementary)
     supp_by_name: dict[str, Decimal] = {}
     for item in policy.supplementary:
-        item_acc = supp_acc.get(item.name, SupplementaryAccumulator())
+        item_acc = supp_acc.get(item.name, _NO_SUPPLEMENTARY)
         if claim.setting not in item.settings:
             supp_acc[item.name] = item_acc
             continue
