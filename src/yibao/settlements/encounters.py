@@ -334,10 +334,11 @@ def encounter_claim(
             "the patient pays in full and claims manual reimbursement",
             code="settlement.not_networked",
         )
-    filing = filing_for(
-        session, person_id=person.id, on=day, treatment_region=institution.region_code
-    )
-    if not offsite:
+    if offsite:
+        filing = filing_for(
+            session, person_id=person.id, on=day, treatment_region=institution.region_code
+        )
+    else:
         filing = _home_filing(
             session, person=person, on=day, local_use_while_filed=local_use_while_filed
         )
@@ -426,8 +427,7 @@ def settle_encounter(
         actor=actor,
         now=now,
     )
-    encounter.state = new_state
-    session.flush()
+    repo.set_encounter_state(session, encounter, new_state)
     return stored, result
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -55,26 +55,36 @@ def check_key(key: str | None) -> str:
     return key
 
 
+_KEYS = IdempotencyKey.__table__
+assert isinstance(_KEYS, Table)
+_CLAIM = {
+    name: dialect.insert(_KEYS)
+    .values(user_id=bindparam("user_id"), key=bindparam("key"), request_hash=bindparam("digest"))
+    .on_conflict_do_nothing(index_elements=["user_id", "key"])
+    .returning(_KEYS.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_EXISTING = select(_KEYS.c.request_hash, _KEYS.c.status_code, _KEYS.c.response).where(
+    _KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key == bindparam("key")
+)
+_ANSWER = (
+    update(_KEYS)
+    .where(_KEYS.c.user_id == bindparam("b_user_id"), _KEYS.c.key == bindparam("b_key"))
+    .values(status_code=bindparam("b_status_code"), response=bindparam("b_response"))
+)
+
+
 def _claim(session: Session, *, user_id: int, key: str, digest: str) -> bool:
     """Insert the key; False when it was there already (possibly after waiting for it)."""
-    values = {"user_id": user_id, "key": key, "request_hash": digest}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(IdempotencyKey).values(**values)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(IdempotencyKey).values(**values)
-    else:  # pragma: no cover - only the two supported databases
-        raise NotImplementedError(dialect)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(
-        IdempotencyKey.id
-    )
-    return session.execute(stmt).first() is not None
+    stmt = _CLAIM.get(session.get_bind().dialect.name)
+    if stmt is None:  # pragma: no cover - only the two supported databases
+        raise NotImplementedError(session.get_bind().dialect.name)
+    params = {"user_id": user_id, "key": key, "digest": digest}
+    return session.execute(stmt, params).first() is not None
 
 
 def _existing(session: Session, *, user_id: int, key: str, digest: str) -> StoredResponse:
-    row = session.execute(
-        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
-    ).scalar_one()
+    row = session.execute(_EXISTING, {"user_id": user_id, "key": key}).one()
     if row.request_hash != digest:
         raise Conflict(
             f"{HEADER} {key!r} was used for a different request",
@@ -104,8 +114,7 @@ def run_once(
         return _existing(session, user_id=user_id, key=key, digest=digest)
     status_code, body = operation()
     session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
-        .values(status_code=status_code, response=body)
+        _ANSWER,
+        {"b_user_id": user_id, "b_key": key, "b_status_code": status_code, "b_response": body},
     )
     return StoredResponse(status_code, body, replayed=False)

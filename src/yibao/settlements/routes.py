@@ -91,7 +91,12 @@ def idempotent(
 
     def run() -> tuple[int, str]:
         code, body = operation()
-        return code, json.dumps(jsonable_encoder(body), ensure_ascii=False, separators=(",", ":"))
+        try:
+            # The services answer with plain JSON types already: no encoder walk needed.
+            text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        except TypeError:
+            text = json.dumps(jsonable_encoder(body), ensure_ascii=False, separators=(",", ":"))
+        return code, text
 
     stored = idempotency.run_once(
         session, user_id=user.id, key=checked, digest=digest, operation=run

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
@@ -44,7 +44,7 @@ from yibao.engine.models import (
 from yibao.engine.render import MONEY_FIELDS
 from yibao.errors import InvalidInput, NotFound, ValidationFailed
 from yibao.money import from_fen, to_fen
-from yibao.registry.models import Account, AccountMovement, Institution, Person
+from yibao.registry.models import Account, Institution, Person
 from yibao.settlements import repository as repo
 from yibao.settlements.models import (
     SettlementLine,
@@ -80,7 +80,7 @@ def from_e4(value: int) -> Decimal:
     return Decimal(value) / E4
 
 
-def _setting_acc(row: YearAccumulator, setting: str) -> SettingAccumulator:
+def _setting_acc(row: YearAccumulator | Row[Any], setting: str) -> SettingAccumulator:
     return SettingAccumulator(
         in_scope_cum=from_fen(getattr(row, f"{setting}_in_scope_cum_fen")),
         deductible_met=from_fen(getattr(row, f"{setting}_deductible_met_fen")),
@@ -89,7 +89,7 @@ def _setting_acc(row: YearAccumulator, setting: str) -> SettingAccumulator:
     )
 
 
-def accumulators_of(row: YearAccumulator | None, *, year: int) -> YearAccumulators:
+def accumulators_of(row: YearAccumulator | Row[Any] | None, *, year: int) -> YearAccumulators:
     """The engine's view of a stored accumulator row (a fresh year when there is none)."""
     if row is None:
         return YearAccumulators(year=year)
@@ -146,23 +146,30 @@ def accumulator_delta(before: YearAccumulators, after: YearAccumulators) -> dict
     return delta
 
 
-def apply_delta(row: YearAccumulator, delta: dict[str, Any], *, sign: int) -> None:
-    """Add (sign=1) or take away (sign=-1) one claim's contribution to a stored year."""
+def apply_delta(
+    row: YearAccumulator | Row[Any], delta: dict[str, Any], *, sign: int
+) -> dict[str, Any]:
+    """A stored year's new column values after adding (sign=1) or taking away (sign=-1)
+    one claim's contribution; ``version`` goes up by one."""
+    values: dict[str, Any] = {}
     for setting in SETTINGS:
         part = delta[setting]
         for key in ("in_scope_cum", "deductible_met", "pool_paid_cum"):
             column = f"{setting}_{key}_fen"
-            setattr(row, column, getattr(row, column) + sign * part[key])
+            values[column] = getattr(row, column) + sign * part[key]
         column = f"{setting}_admissions"
-        setattr(row, column, getattr(row, column) + sign * part["admissions"])
+        values[column] = getattr(row, column) + sign * part["admissions"]
     supplementary = json.loads(row.supplementary or "{}")
     for name, part in delta["supplementary"].items():
         current = supplementary.setdefault(name, {"base_cum": 0, "paid_cum": 0})
         for key in ("base_cum", "paid_cum"):
             current[key] += sign * part[key]
-    row.supplementary = json.dumps(supplementary, sort_keys=True)
-    row.assistance_paid_cum_fen += sign * delta["assistance_paid_cum"]
-    row.version += 1
+    values["supplementary"] = json.dumps(supplementary, sort_keys=True)
+    values["assistance_paid_cum_fen"] = (
+        row.assistance_paid_cum_fen + sign * delta["assistance_paid_cum"]
+    )
+    values["version"] = row.version + 1
+    return values
 
 
 # --- engine inputs from the database ----------------------------------------------------
@@ -308,12 +315,12 @@ def record_settlement(
     year = claim.date.year
     acc_row = repo.lock_accumulator(session, person_id=person_id, year=year)
     before = accumulators_of(acc_row, year=year)
-    account = (
+    locked_balance = (
         repo.lock_account(session, person_id=account_person_id)
         if account_person_id is not None
         else None
     )
-    balance_fen = account.balance_fen if account is not None else 0
+    balance_fen = locked_balance or 0
     claim = dataclasses.replace(
         claim,
         person=dataclasses.replace(
@@ -335,11 +342,13 @@ def record_settlement(
         )
 
     delta = accumulator_delta(before, result.accumulators)
-    apply_delta(acc_row, delta, sign=1)
+    repo.update_accumulator(
+        session, person_id=person_id, year=year, values=apply_delta(acc_row, delta, sign=1)
+    )
 
     amounts = {f"{name}_fen": to_fen(getattr(result, name)) for name in _MONEY}
     account_pay = amounts["account_pay_fen"]
-    if account_pay and (account is None or account.balance_fen < account_pay):
+    if account_pay and (locked_balance is None or locked_balance < account_pay):
         raise AssertionError("the engine paid more from the account than its balance")
     refund, due = deposit_outcome(deposit_fen, amounts["cash_pay_fen"])
     at = _now(now)
@@ -371,17 +380,16 @@ def record_settlement(
         created_at=at,
         **amounts,
     )
-    session.add(settlement)
-    session.flush()
+    repo.insert_settlement(session, settlement)
     _store_lines(session, settlement.id, claim.lines, result, sign=1)
-    if account_pay and account is not None:
-        _move_account(
+    if account_pay and account_person_id is not None:
+        repo.move_account(
             session,
-            account_person_id=account.person_id,
+            person_id=account_person_id,
             amount_fen=-account_pay,
             kind="settlement",
             ref=f"settlement:{settlement.id}",
-            beneficiary_id=person_id if account.person_id != person_id else None,
+            beneficiary_id=person_id if account_person_id != person_id else None,
             at=at,
         )
     if amounts["recoverable_fen"] > 0:
@@ -421,7 +429,6 @@ def _store_lines(
 ) -> None:
     rows = [
         {
-            "settlement_id": settlement_id,
             "line_no": index,
             "line_id": line.line_id,
             "code": line.code,
@@ -443,39 +450,9 @@ def _store_lines(
 
 
 def _insert_lines(session: Session, settlement_id: int, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT, not one each.
-        session.execute(insert(SettlementLine).returning(SettlementLine.id), rows)
+    repo.insert_lines(session, settlement_id, rows)
     # Kept for the response of this same request (popped by settlement_explained).
     session.info.setdefault(_LINES_KEY, {})[settlement_id] = rows
-
-
-def _move_account(
-    session: Session,
-    *,
-    account_person_id: int,
-    amount_fen: int,
-    kind: str,
-    ref: str,
-    beneficiary_id: int | None,
-    at: datetime,
-) -> None:
-    account = session.get(Account, account_person_id)
-    assert account is not None
-    account.balance_fen += amount_fen
-    if account.balance_fen < 0:
-        raise AssertionError("a personal account may never go negative")
-    session.add(
-        AccountMovement(
-            person_id=account_person_id,
-            amount_fen=amount_fen,
-            balance_after_fen=account.balance_fen,
-            kind=kind,
-            ref=ref,
-            beneficiary_id=beneficiary_id,
-            at=at,
-        )
-    )
 
 
 def reverse_settlement(
@@ -503,7 +480,12 @@ def reverse_settlement(
         else None
     )
     acc_row = repo.lock_accumulator(session, person_id=original.person_id, year=original.year)
-    apply_delta(acc_row, json.loads(original.acc_delta), sign=-1)
+    repo.update_accumulator(
+        session,
+        person_id=original.person_id,
+        year=original.year,
+        values=apply_delta(acc_row, json.loads(original.acc_delta), sign=-1),
+    )
     at = _now(now)
     negated = {f"{name}_fen": -getattr(original, f"{name}_fen") for name in _MONEY}
     reversal = SettlementRecord(
@@ -536,15 +518,13 @@ def reverse_settlement(
         created_at=at,
         **negated,
     )
-    session.add(reversal)
-    session.flush()
+    repo.insert_settlement(session, reversal)
     lines = repo.settlement_lines(session, original.id)
     _insert_lines(
         session,
         reversal.id,
         [
             {
-                "settlement_id": reversal.id,
                 "line_no": line.line_no,
                 "line_id": line.line_id,
                 "code": line.code,
@@ -564,9 +544,9 @@ def reverse_settlement(
     )
     if original.account_pay_fen and original.account_person_id is not None:
         repo.lock_account(session, person_id=original.account_person_id)
-        _move_account(
+        repo.move_account(
             session,
-            account_person_id=original.account_person_id,
+            person_id=original.account_person_id,
             amount_fen=original.account_pay_fen,
             kind="reversal",
             ref=f"reversal:{reversal.id} of settlement:{original.id}",
@@ -576,7 +556,7 @@ def reverse_settlement(
             at=at,
         )
     if encounter is not None:
-        encounter.state = encounter_next(encounter.state, "reverse")
+        repo.set_encounter_state(session, encounter, encounter_next(encounter.state, "reverse"))
     if original.recoverable_fen:
         from yibao.recovery.service import cancel_case_for
 
@@ -651,7 +631,7 @@ def _lines_of(session: Session, settlement_id: int) -> Sequence[_Line | Settleme
     """The lines just stored in this transaction (no query), else from the database."""
     stored = session.info.get(_LINES_KEY, {}).pop(settlement_id, None)
     if stored is not None:
-        return [_Line(**{k: v for k, v in row.items() if k != "settlement_id"}) for row in stored]
+        return [_Line(**row) for row in stored]
     return repo.settlement_lines(session, settlement_id)
 
 
