@@ -88,6 +88,16 @@ def mask_identity_numbers_in(text: str) -> str:
 _MASKING_INSTALLED = False
 
 
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_identity_numbers_in(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_masked(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return value
+
+
 def install_log_masking() -> None:
     """Mask identity numbers in every log record the process creates, whatever the logger.
 
@@ -101,10 +111,14 @@ def install_log_masking() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        message = record.getMessage()
-        masked = mask_identity_numbers_in(message)
-        if masked != message:
-            record.msg, record.args = masked, None
+        # mask the parts, keeping their shape: formatters such as uvicorn's access log
+        # unpack ``record.args`` themselves
+        if isinstance(record.msg, str):
+            record.msg = mask_identity_numbers_in(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_masked(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _masked(value) for key, value in record.args.items()}
         return record
 
     logging.setLogRecordFactory(factory)
