@@ -310,9 +310,14 @@ def encounter_claim(
     local_use_while_filed: bool | None = None,
     person: Person | None = None,
     institution: Institution | None = None,
+    has_filings: bool = True,
 ) -> EncounterClaim:
     """The engine's claim from an encounter, its active fee lines and the database:
-    the person, the institution, and the filing that applies on the day."""
+    the person, the institution, and the filing that applies on the day.
+
+    ``has_filings=False`` (the caller knows the patient never filed) skips the filing
+    look-ups: with no filing there is none that applies and none that suspends the card.
+    """
     person = person or session.get(Person, encounter.person_id)
     institution = institution or session.get(Institution, encounter.institution_id)
     assert person is not None and institution is not None
@@ -334,7 +339,10 @@ def encounter_claim(
             "the patient pays in full and claims manual reimbursement",
             code="settlement.not_networked",
         )
-    if offsite:
+    filing: FilingInfo | None
+    if not has_filings:
+        filing = None
+    elif offsite:
         filing = filing_for(
             session, person_id=person.id, on=day, treatment_region=institution.region_code
         )
@@ -395,7 +403,8 @@ def settle_encounter(
 ) -> tuple[SettlementRecord, Settlement]:
     """Discharge settlement (出院结算): store the result; the encounter is then settled."""
     # The patient and the hospital in the same round trip as the encounter's lock.
-    encounter, person, institution = repo.encounter_with_parties(session, encounter_id, lock=True)
+    parties = repo.encounter_with_parties(session, encounter_id)
+    encounter, person, institution = parties.encounter, parties.person, parties.institution
     if institution_id is not None and encounter.institution_id != institution_id:
         raise NotFound(f"encounter {encounter_id} not found", code="encounter.not_found")
     new_state = encounter_next(encounter.state, "settle")
@@ -413,6 +422,7 @@ def settle_encounter(
         local_use_while_filed=local_use_while_filed,
         person=person,
         institution=institution,
+        has_filings=parties.has_filings,
     )
     stored, result = record_settlement(
         session,

@@ -80,11 +80,11 @@ def _claim(session: Session, *, user_id: int, key: str, digest: str) -> bool:
     if stmt is None:  # pragma: no cover - only the two supported databases
         raise NotImplementedError(session.get_bind().dialect.name)
     params = {"user_id": user_id, "key": key, "digest": digest}
-    return session.execute(stmt, params).first() is not None
+    return session.connection().execute(stmt, params).first() is not None
 
 
 def _existing(session: Session, *, user_id: int, key: str, digest: str) -> StoredResponse:
-    row = session.execute(_EXISTING, {"user_id": user_id, "key": key}).one()
+    row = session.connection().execute(_EXISTING, {"user_id": user_id, "key": key}).one()
     if row.request_hash != digest:
         raise Conflict(
             f"{HEADER} {key!r} was used for a different request",
@@ -113,7 +113,7 @@ def run_once(
     if not _claim(session, user_id=user_id, key=key, digest=digest):
         return _existing(session, user_id=user_id, key=key, digest=digest)
     status_code, body = operation()
-    session.execute(
+    session.connection().execute(
         _ANSWER,
         {"b_user_id": user_id, "b_key": key, "b_status_code": status_code, "b_response": body},
     )

@@ -34,6 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.session import make_transient_to_detached
@@ -57,6 +58,12 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
+def _core(session: Session) -> Connection:
+    """The session's connection, for statements on tables: executing them there skips the
+    ORM's per-statement work (they load no instances and need no autoflush)."""
+    return session.connection()
+
+
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -71,22 +78,40 @@ def get_encounter(session: Session, encounter_id: int, *, lock: bool = False) ->
     return encounter
 
 
-def encounter_with_parties(
-    session: Session, encounter_id: int, *, lock: bool = False
-) -> tuple[Encounter, Person, Institution]:
-    """The encounter with its patient and hospital in one round trip (locks the encounter)."""
-    stmt = (
-        select(Encounter, Person, Institution)
+@dataclass(frozen=True, slots=True)
+class EncounterParties:
+    encounter: Encounter
+    person: Person
+    institution: Institution
+    has_filings: bool  # whether the patient has any filing at all, in any state
+
+
+def _encounter_with_parties_statement() -> Any:
+    from yibao.filings.models import Filing
+
+    has_filings = (
+        select(Filing.id).where(Filing.person_id == Encounter.person_id).exists().label("filed")
+    )
+    return (
+        select(Encounter, Person, Institution, has_filings)
         .join(Person, Person.id == Encounter.person_id)
         .join(Institution, Institution.id == Encounter.institution_id)
-        .where(Encounter.id == encounter_id)
+        .where(Encounter.id == bindparam("encounter_id"))
+        .with_for_update(of=Encounter)
+        .execution_options(populate_existing=True)
     )
-    if lock:
-        stmt = stmt.with_for_update(of=Encounter).execution_options(populate_existing=True)
-    row = session.execute(stmt).one_or_none()
+
+
+_ENCOUNTER_WITH_PARTIES = _encounter_with_parties_statement()
+
+
+def encounter_with_parties(session: Session, encounter_id: int) -> EncounterParties:
+    """The encounter, locked, with its patient, its hospital and whether the patient has
+    any filing, in one round trip."""
+    row = session.execute(_ENCOUNTER_WITH_PARTIES, {"encounter_id": encounter_id}).one_or_none()
     if row is None:
         raise NotFound(f"encounter {encounter_id} not found", code="encounter.not_found")
-    return row[0], row[1], row[2]
+    return EncounterParties(row[0], row[1], row[2], bool(row[3]))
 
 
 def _rules_fingerprint_statement() -> Any:
@@ -123,10 +148,14 @@ def rules_fingerprint(
 ) -> tuple[tuple[str, str, str], ...]:
     """Which policy and catalog versions are in force (ids and digests), in one light query:
     the same choice as ``yibao.policies.repository`` makes, without the texts."""
-    rows = session.execute(
-        _RULES_FINGERPRINT,
-        {"insured_region": insured_region, "treatment_region": treatment_region, "on": on},
-    ).all()
+    rows = (
+        _core(session)
+        .execute(
+            _RULES_FINGERPRINT,
+            {"insured_region": insured_region, "treatment_region": treatment_region, "on": on},
+        )
+        .all()
+    )
     return tuple(sorted((str(k), str(i), str(d)) for k, i, d in rows))
 
 
@@ -147,7 +176,7 @@ _ACTIVE_LINES = (
 
 def active_line_values(session: Session, encounter_id: int) -> list[tuple[str, str, int, int]]:
     """(line id, code, quantity e4, unit price e4) of the active lines, in upload order."""
-    rows = session.execute(_ACTIVE_LINES, {"encounter_id": encounter_id})
+    rows = _core(session).execute(_ACTIVE_LINES, {"encounter_id": encounter_id})
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
@@ -198,7 +227,7 @@ def lock_accumulator(session: Session, *, person_id: int, year: int) -> Row[Any]
     which takes the database's write lock.
     """
     stmt = _LOCK_ACCUMULATOR[session.get_bind().dialect.name]
-    return session.execute(stmt, {"person_id": person_id, "year": year}).one()
+    return _core(session).execute(stmt, {"person_id": person_id, "year": year}).one()
 
 
 _UPDATE_ACCUMULATOR = update(_ACC).where(
@@ -210,7 +239,9 @@ def update_accumulator(
     session: Session, *, person_id: int, year: int, values: dict[str, Any]
 ) -> None:
     """Store a locked year's new values (every counter, the supplementary JSON, version)."""
-    session.execute(_UPDATE_ACCUMULATOR, {"b_person_id": person_id, "b_year": year, **values})
+    _core(session).execute(
+        _UPDATE_ACCUMULATOR, {"b_person_id": person_id, "b_year": year, **values}
+    )
     _expire_loaded(session, YearAccumulator, (person_id, year))
 
 
@@ -228,7 +259,7 @@ _LOCK_ACCOUNT = (
 
 def lock_account(session: Session, *, person_id: int) -> int | None:
     """The account's balance in fen, the row locked (None: the person has no account)."""
-    balance = session.execute(_LOCK_ACCOUNT, {"person_id": person_id}).scalar_one_or_none()
+    balance = _core(session).execute(_LOCK_ACCOUNT, {"person_id": person_id}).scalar_one_or_none()
     return None if balance is None else int(balance)
 
 
@@ -253,12 +284,14 @@ def move_account(
 ) -> int:
     """Add ``amount_fen`` (signed) to a locked account and record the movement; returns the
     balance after. A balance below zero is a bug: it raises before anything commits."""
-    balance = session.execute(
-        _MOVE_ACCOUNT, {"b_person_id": person_id, "b_amount_fen": amount_fen}
-    ).scalar_one()
+    balance = (
+        _core(session)
+        .execute(_MOVE_ACCOUNT, {"b_person_id": person_id, "b_amount_fen": amount_fen})
+        .scalar_one()
+    )
     if balance < 0:
         raise AssertionError("a personal account may never go negative")
-    session.execute(
+    _core(session).execute(
         _INSERT_MOVEMENT,
         {
             "person_id": person_id,
@@ -303,7 +336,7 @@ def insert_settlement(session: Session, record: SettlementRecord) -> SettlementR
             value = default.arg if isinstance(default, ScalarElementColumnDefault) else None
             setattr(record, column.key, value)
             values[column.key] = value
-    record.id = session.execute(_INSERT_SETTLEMENT, values).scalar_one()
+    record.id = _core(session).execute(_INSERT_SETTLEMENT, values).scalar_one()
     make_transient_to_detached(record)
     session.add(record)
     return record
@@ -332,7 +365,7 @@ def insert_lines(session: Session, settlement_id: int, rows: list[dict[str, Any]
     if not rows:
         return
     if _is_postgres(session):
-        session.execute(
+        _core(session).execute(
             _INSERT_LINES_PG,
             {
                 "settlement_id": settlement_id,
@@ -340,7 +373,9 @@ def insert_lines(session: Session, settlement_id: int, rows: list[dict[str, Any]
             },
         )
     else:
-        session.execute(_INSERT_LINES, [{"settlement_id": settlement_id, **row} for row in rows])
+        _core(session).execute(
+            _INSERT_LINES, [{"settlement_id": settlement_id, **row} for row in rows]
+        )
 
 
 _ENCOUNTERS = _table(Encounter)
@@ -353,7 +388,7 @@ _SET_ENCOUNTER_STATE = (
 
 def set_encounter_state(session: Session, encounter: Encounter, state: str) -> None:
     """Change a locked encounter's state with one UPDATE; the loaded instance agrees."""
-    session.execute(_SET_ENCOUNTER_STATE, {"b_id": encounter.id, "b_state": state})
+    _core(session).execute(_SET_ENCOUNTER_STATE, {"b_id": encounter.id, "b_state": state})
     set_committed_value(encounter, "state", state)
 
 
