@@ -31,6 +31,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+SQLITE_IMMEDIATE = "yibao_sqlite_immediate"
+
+
+def begin_for_writing(session: Session) -> None:
+    """Start ``session``'s transaction as one that will write (SQLite: BEGIN IMMEDIATE).
+
+    Call before the first statement; a no-op on other databases.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={SQLITE_IMMEDIATE: True})
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; let
     # SQLAlchemy emit BEGIN itself (see _sqlite_begin) and turn foreign keys on.
@@ -42,7 +54,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A unit of work that will write asks for IMMEDIATE: it takes the write lock at the
+    # start, so two such transactions wait for each other (busy_timeout) instead of one
+    # failing at once with "database is locked" when both try to upgrade a read lock.
+    immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

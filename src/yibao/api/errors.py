@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yibao.errors import (
@@ -114,6 +114,38 @@ def install_error_handlers(app: FastAPI) -> None:
             title=str(exc.detail),
             detail=str(exc.detail),
             code=f"http.{exc.status_code}",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # an id or amount beyond what the database stores (64-bit): the client's mistake
+        return problem(
+            422,
+            title="Invalid request",
+            detail="a number in the request is out of range (at most 9223372036854775807)",
+            code="request.number_out_of_range",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        _log.info("data error on %s: %s", request.url.path, exc.orig)
+        return problem(
+            422,
+            title="Invalid request",
+            detail="a value in the request does not fit the database (out of range or too long)",
+            code="request.value_out_of_range",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(UnicodeDecodeError)
+    async def _not_utf8(request: Request, exc: UnicodeDecodeError) -> JSONResponse:
+        return problem(
+            400,
+            title="Invalid request",
+            detail="the request body is not UTF-8 text",
+            code="request.not_utf8",
             instance=request.url.path,
         )
 
