@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -344,10 +345,17 @@ class Level:
     latencies: list[float]
     errors: dict[int, int]
     offered: float | None = None
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds: app, postgres, other
+    load: float = 0.0  # 1-minute load average when the level started
 
     @property
     def throughput(self) -> float:
         return len(self.latencies) / self.seconds
+
+    def cpu_ms(self, who: str) -> float:
+        """CPU milliseconds per settlement spent by ``who`` during this level."""
+        done = len(self.latencies)
+        return self.cpu.get(who, 0.0) * 1000 / done if done else float("nan")
 
     def pct(self, p: float) -> float:
         if not self.latencies:
@@ -438,6 +446,75 @@ async def open_loop(
         n += 1
     await asyncio.gather(*tasks)
     return Level(f"open {rate:.0f}/s", max_conns, seconds, latencies, errors, offered=rate)
+
+
+# --- where the CPU goes (Linux /proc) -----------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine spent not idle since boot."""
+    cols = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = cols[3] + (cols[4] if len(cols) > 4 else 0)
+    return (sum(cols[:8]) - idle) / TICK
+
+
+class CpuMeter:
+    """CPU seconds used by the app server (uvicorn and its workers), by the PostgreSQL
+    backends serving the benchmark database, and by everything else on the machine
+    (the load generator included), between ``start()`` and ``stop()``."""
+
+    def __init__(self, server_pid: int, admin_url: str, database: str) -> None:
+        self.server_pid = server_pid
+        self.database = database
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.before: dict[str, float] = {}
+
+    def _backends(self) -> list[int]:
+        with self.admin.connect() as conn:
+            rows = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.database}
+            )
+            return [int(r[0]) for r in rows]
+
+    def _sample(self) -> dict[str, float]:
+        app = [self.server_pid, *_children(self.server_pid)]
+        return {
+            "app": sum(_proc_cpu(p) for p in app),
+            "postgres": sum(_proc_cpu(p) for p in self._backends()),
+            "machine": _machine_busy(),
+        }
+
+    def start(self) -> None:
+        self.before = self._sample()
+
+    def stop(self) -> dict[str, float]:
+        after = self._sample()
+        used = {k: after[k] - self.before.get(k, 0.0) for k in after}
+        used["other"] = max(0.0, used.pop("machine") - used["app"] - used["postgres"])
+        return used
+
+
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 # --- the server and pgbench -------------------------------------------------------------
@@ -546,11 +623,28 @@ def pgbench(admin_url: str, seconds: int, clients: int, scale: int) -> tuple[flo
 
 def report(level: Level) -> str:
     errors = f"  errors {level.errors}" if level.errors else ""
+    cpu = (
+        f"  CPU ms/settlement: app {level.cpu_ms('app'):.1f}, postgres"
+        f" {level.cpu_ms('postgres'):.1f}, rest of machine {level.cpu_ms('other'):.1f}"
+        f"  (load {level.load:.2f})"
+        if level.cpu
+        else ""
+    )
     return (
         f"{level.name:>14}: {level.throughput:8.1f} settlements/s  "
         f"p50 {level.pct(50):6.1f} ms  p95 {level.pct(95):6.1f} ms  p99 {level.pct(99):6.1f} ms"
-        f"  (n={len(level.latencies)}){errors}"
+        f"  (n={len(level.latencies)}){errors}{cpu}"
     )
+
+
+def measured(meter: CpuMeter, run: Any) -> Level:
+    """Run one load level (a coroutine) with the CPU meter and the load average around it."""
+    load = _load()
+    meter.start()
+    level: Level = asyncio.run(run)
+    level.cpu = meter.stop()
+    level.load = load
+    return level
 
 
 def main() -> int:
@@ -575,6 +669,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--profile", action="store_true", help="py-spy the server at saturation")
     parser.add_argument("--profile-out", default="var/bench-profile.txt")
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="sample only threads holding the GIL (Python CPU time, not waits)",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
@@ -603,6 +702,8 @@ def main() -> int:
         server = start_server(url, port, args.workers)
         work = Work(world.encounters, world.hospitals)
         asyncio.run(closed_loop(port, work, 4, 3.0))  # warm-up: imports, caches, pools
+        meter = CpuMeter(server.pid, args.pg_url, name)
+        print(f"load average before the levels: {_load():.2f}", flush=True)
         levels: list[Level] = []
         profile_proc = None
         for clients in [int(c) for c in args.clients.split(",")]:
@@ -622,29 +723,32 @@ def main() -> int:
                         "--output",
                         args.profile_out,
                         "--nonblocking",
+                        *(["--gil"] if args.profile_gil else []),
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-            level = asyncio.run(closed_loop(port, work, clients, args.duration))
+            level = measured(meter, closed_loop(port, work, clients, args.duration))
             levels.append(level)
             print(report(level), flush=True)
             if profile_proc is not None:
                 profile_proc.wait(timeout=60)
                 profile_proc = None
         best = max(levels, key=lambda lv: lv.throughput)
-        half = asyncio.run(open_loop(port, work, best.throughput / 2, args.duration))
+        half = measured(meter, open_loop(port, work, best.throughput / 2, args.duration))
+        meter.admin.dispose()
         print(report(half), flush=True)
         print(f"encounters settled: {work.used} of {args.encounters}", flush=True)
         stop_server(server)
         server = None
+        pgbench_load = _load()
         tps, _out = pgbench(
             args.pg_url, int(args.duration), args.pgbench_clients, args.pgbench_scale
         )
         ratio = best.throughput / tps
         print(
             f"pgbench TPC-B (scale {args.pgbench_scale}, {args.pgbench_clients} clients):"
-            f" {tps:.1f} tps",
+            f" {tps:.1f} tps  (load {pgbench_load:.2f})",
             flush=True,
         )
         print(
@@ -668,6 +772,10 @@ def main() -> int:
                                 "p95": lv.pct(95),
                                 "p99": lv.pct(99),
                                 "errors": lv.errors,
+                                "cpu_ms_per_settlement": {
+                                    who: lv.cpu_ms(who) for who in ("app", "postgres", "other")
+                                },
+                                "load": lv.load,
                             }
                             for lv in [*levels, half]
                         ],

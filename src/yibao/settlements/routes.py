@@ -47,12 +47,14 @@ Clearing = Annotated[User, require_roles("agency", "admin")]
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-def get_today() -> date:
+# async: without I/O they run on the event loop; a plain ``def`` dependency would cost a
+# worker-thread hop on every request.
+async def get_today() -> date:
     """Today's date; tests override this dependency."""
     return date.today()
 
 
-def get_now() -> datetime:
+async def get_now() -> datetime:
     return datetime.now(UTC)
 
 
