@@ -49,7 +49,7 @@ def problem(
     status: int, *, title: str, detail: str, code: str, instance: str | None = None, **extra: Any
 ) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": f"https://yibao.dev/problems/{code}",
+        "type": f"urn:yibao:problem:{code}",  # a name, not a page: no domain is implied
         "title": title,
         "status": status,
         "detail": detail,
