@@ -190,3 +190,21 @@ def _identities_hold(r: dict[str, object]) -> bool:
         and f("total") == f("fund_pay_total") + f("personal_burden")
         and f("personal_burden") == f("account_pay") + f("cash_pay")
     )
+
+
+def test_table_says_why_a_claim_was_rejected(files: dict[str, Path]) -> None:
+    claim = _claim("stranger", "2026-03-01", BEIJING[:1])
+    claim["person"] = {**claim["person"], "person_type": "astronaut"}  # type: ignore[dict-item]
+    files["claims"].write_text(json.dumps([claim]), encoding="utf-8")
+    code, out, _ = run(
+        "settle",
+        files["claims"],
+        "--catalog",
+        files["catalog"],
+        "--policy",
+        files["policy"],
+        "--format",
+        "table",
+    )
+    assert code == 0
+    assert "rejected: no policy for region 110000" in " ".join(out.split())

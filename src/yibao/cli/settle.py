@@ -138,7 +138,7 @@ def render_table(results: Sequence[Settlement], *, explain: bool, console: Conso
         self_pay = r.full_self_pay + r.over_limit_self_pay + r.pre_self_pay
         table.add_row(
             r.claim_id,
-            r.status if r.status == "settled" else f"[red]{r.status}[/red]",
+            r.status if r.status == "settled" else f"[red]{r.status}[/red]: {r.reason}",
             r.offsite_status or "",
             r.policy_id or "",
             d["total"],
