@@ -291,7 +291,9 @@ def seed(url: str, *, persons: int, encounters: int, rng: random.Random) -> Worl
         )
         conn.execute("SELECT setval(pg_get_serial_sequence('encounters', 'id'), %s)", (encounters,))
         conn.commit()
-        conn.execute("ANALYZE")
+        # Vacuum the bulk-loaded tables now, so autovacuum does not do it during the levels.
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
     rng.shuffle(world.encounters)
     return world
 
@@ -486,29 +488,43 @@ class CpuMeter:
         self.server_pid = server_pid
         self.database = database
         self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        self.before: dict[str, float] = {}
+        self.before: dict[str, dict[int, float]] = {}
 
     def _backends(self) -> list[int]:
+        """The client backends serving the benchmark database (autovacuum workers and
+        other background processes count as the rest of the machine)."""
         with self.admin.connect() as conn:
             rows = conn.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.database}
+                text(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = :d AND backend_type = 'client backend'"
+                ),
+                {"d": self.database},
             )
             return [int(r[0]) for r in rows]
 
-    def _sample(self) -> dict[str, float]:
+    def _sample(self) -> dict[str, dict[int, float]]:
         app = [self.server_pid, *_children(self.server_pid)]
         return {
-            "app": sum(_proc_cpu(p) for p in app),
-            "postgres": sum(_proc_cpu(p) for p in self._backends()),
-            "machine": _machine_busy(),
+            "app": {p: _proc_cpu(p) for p in app},
+            "postgres": {p: _proc_cpu(p) for p in self._backends()},
+            "machine": {0: _machine_busy()},
         }
 
     def start(self) -> None:
         self.before = self._sample()
 
     def stop(self) -> dict[str, float]:
+        """CPU seconds per kind since ``start()``; per process, so that a backend opened or
+        closed meanwhile adds what it used while it was seen (a closed one: nothing)."""
         after = self._sample()
-        used = {k: after[k] - self.before.get(k, 0.0) for k in after}
+        before = self.before
+        used = {
+            kind: sum(
+                max(0.0, cpu - before.get(kind, {}).get(pid, 0.0)) for pid, cpu in now.items()
+            )
+            for kind, now in after.items()
+        }
         used["other"] = max(0.0, used.pop("machine") - used["app"] - used["postgres"])
         return used
 
