@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format typecheck bench clean
+.PHONY: install demo test lint format typecheck bench bench-api clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -51,6 +51,10 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/engine.py
+
+# the settle API over HTTP against PostgreSQL on 127.0.0.1:5432, with pgbench in the same run
+bench-api: $(STAMP)
+	$(PY) bench/settle_api.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
