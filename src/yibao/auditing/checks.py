@@ -13,8 +13,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Literal
+
+from yibao.money import round2
 
 DUPLICATE_INVOICE = "audit.duplicate_invoice"
 OVERLAPPING_STAY = "audit.overlapping_stay"
@@ -31,11 +33,6 @@ CHECK_CODES = (
 )
 
 SubjectKind = Literal["reimbursement", "settlement"]
-_FEN = Decimal("0.01")
-
-
-def _round2(value: Decimal) -> Decimal:
-    return value.quantize(_FEN, rounding=ROUND_HALF_UP)
 
 
 def normalise_invoice_number(number: str) -> str:
@@ -67,7 +64,8 @@ class AuditLine:
 
     @property
     def amount(self) -> Decimal:
-        return _round2(self.quantity * self.unit_price)
+        # the line amount as the contract defines it (step 1): round2(quantity × unit price)
+        return round2(self.quantity * self.unit_price)
 
 
 @dataclass(frozen=True, slots=True)
