@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -469,3 +470,40 @@ def test_fee_lines_read_back_as_plain_decimals(
     body = client.get(f"{API}/encounters/{encounter_id}", headers=hospital.headers).json()
     (line,) = body["fee_lines"]
     assert (line["quantity"], line["unit_price"]) == ("10", "65.1")  # never "1E+1"
+
+
+def test_the_receipt_invoice_number_is_kept_and_a_claim_for_it_is_flagged(
+    client: TestClient, session: Session, patient: Person, hospital: AuthUser
+) -> None:
+    from yibao.auditing import service as auditing
+    from yibao.reimbursements.schemas import InvoiceIn, LineIn, PayoutIn, ReimbursementCreate
+    from yibao.reimbursements.service import submit_claim
+    from yibao.users.service import create_user
+
+    encounter_id = admit(client, hospital, patient)
+    response = settle(client, hospital, encounter_id, "k-invoice", invoice_no="FP 2026-0001")
+    assert response.status_code == 201, response.text
+    assert response.json()["invoice_no"] == "FP20260001"  # stored normalised
+
+    insured = create_user(session, name="p", role="insured", person_id=patient.id).user
+    claim = submit_claim(
+        session,
+        actor=insured,
+        data=ReimbursementCreate(
+            person_id=patient.id,
+            case_type="card_not_carried",
+            setting="outpatient",
+            institution_id=hospital.user.institution_id or 0,
+            treatment_date=date(2026, 6, 1),
+            total=Decimal("20.00"),
+            diagnoses=["J06.9"],
+            invoices=[InvoiceIn(number="fp-2026-0001", amount=Decimal("20.00"))],
+            lines=[LineIn(code="X001", quantity=Decimal(1), unit_price=Decimal("20.00"))],
+            payout=PayoutIn(method="bank_account", account_number="62220000"),
+        ),
+    )
+    codes = {
+        f.code
+        for f in auditing.findings_for(session, subject_kind="reimbursement", subject_id=claim.id)
+    }
+    assert "audit.duplicate_invoice" in codes

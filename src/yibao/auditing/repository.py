@@ -69,7 +69,8 @@ def live_settlements_of(session: Session, *, person_id: int) -> list[SettlementR
 
 
 def live_settlements_by_refs(session: Session, *, refs: Collection[str]) -> list[SettlementRecord]:
-    """Standing direct settlements whose claim id or message id is one of ``refs``."""
+    """Standing direct settlements whose invoice number, claim id or message id is one of
+    ``refs`` (normalised invoice numbers)."""
     if not refs:
         return []
     wanted = list(refs)
@@ -79,7 +80,9 @@ def live_settlements_by_refs(session: Session, *, refs: Collection[str]) -> list
                 SettlementRecord.kind == "settlement",
                 SettlementRecord.state == "settled",
                 SettlementRecord.source.in_(DIRECT_SOURCES),
-                SettlementRecord.claim_id.in_(wanted) | SettlementRecord.msg_id.in_(wanted),
+                SettlementRecord.invoice_no.in_(wanted)
+                | SettlementRecord.claim_id.in_(wanted)
+                | SettlementRecord.msg_id.in_(wanted),
             )
         )
     )

@@ -90,8 +90,10 @@ def claim_subject(session: Session, claim: ReimbursementClaim) -> AuditSubject:
 
 
 def _settlement_refs(record: SettlementRecord) -> tuple[str, ...]:
-    """The numbers a receipt of a direct settlement carries: its claim id and message id."""
-    refs = [normalise_invoice_number(record.claim_id)]
+    """The numbers a receipt of a direct settlement carries: its invoice number (when the
+    hospital sent one), claim id and message id."""
+    refs = [record.invoice_no] if record.invoice_no else []
+    refs.append(normalise_invoice_number(record.claim_id))
     if record.msg_id:
         refs.append(normalise_invoice_number(record.msg_id))
     return tuple(dict.fromkeys(refs))

@@ -398,6 +398,7 @@ def settle_encounter(
     liability: str | None = None,
     local_use_while_filed: bool | None = None,
     msg_id: str | None = None,
+    invoice_no: str | None = None,
     actor: Actor = None,
     now: datetime | None = None,
 ) -> tuple[SettlementRecord, Settlement]:
@@ -433,6 +434,7 @@ def settle_encounter(
         account_person_id=ec.account_person_id,
         encounter_id=encounter.id,
         msg_id=msg_id,
+        invoice_no=invoice_no,
         deposit_fen=encounter.deposit_fen,
         actor=actor,
         now=now,

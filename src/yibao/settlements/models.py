@@ -108,6 +108,9 @@ class SettlementRecord(Base):
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
     # The hospital's message id (报文ID) of the request that created this row.
     msg_id: Mapped[str | None] = mapped_column(String(60))
+    # The invoice number (发票号) printed on the receipt, normalised (no spaces, dashes or
+    # case), so a manual claim with the same invoice is caught as a duplicate.
+    invoice_no: Mapped[str | None] = mapped_column(String(60), index=True)
     claim_id: Mapped[str] = mapped_column(String(80))
     claim_date: Mapped[date] = mapped_column(Date)
     year: Mapped[int] = mapped_column(Integer)

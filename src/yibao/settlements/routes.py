@@ -269,6 +269,7 @@ def settle(
             on=body.on,
             liability=body.liability,
             msg_id=body.msg_id,
+            invoice_no=body.invoice_no,
             local_use_while_filed=_local_use(request),
             actor=user,
             now=now,

@@ -12,6 +12,7 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 Quantity = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
 LineId = Annotated[str, Field(min_length=1, max_length=60)]
 MsgId = Annotated[str, Field(min_length=1, max_length=60)]
+InvoiceNo = Annotated[str, Field(min_length=1, max_length=60, description="发票号 on the receipt")]
 
 
 class EncounterCreate(BaseModel):
@@ -77,6 +78,7 @@ class SettleRequest(BaseModel):
     on: date | None = None
     liability: str | None = None
     msg_id: MsgId | None = None
+    invoice_no: InvoiceNo | None = None
 
 
 class ReverseRequest(BaseModel):

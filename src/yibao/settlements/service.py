@@ -21,6 +21,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
+from yibao.auditing.checks import normalise_invoice_number
 from yibao.clock import business_month
 from yibao.engine import (
     Catalog,
@@ -297,6 +298,7 @@ def record_settlement(
     account_person_id: int | None = None,
     encounter_id: int | None = None,
     msg_id: str | None = None,
+    invoice_no: str | None = None,
     deposit_fen: int = 0,
     actor: Actor = None,
     now: datetime | None = None,
@@ -361,6 +363,7 @@ def record_settlement(
         account_person_id=account_person_id if account_pay else None,
         institution_id=institution_id,
         msg_id=msg_id,
+        invoice_no=normalise_invoice_number(invoice_no) if invoice_no else None,
         claim_id=claim.claim_id,
         claim_date=claim.date,
         year=year,
@@ -646,6 +649,7 @@ def settlement_explained(session: Session, *, record_: SettlementRecord) -> dict
         "source": record_.source,
         "reverses_id": record_.reverses_id,
         "encounter_id": record_.encounter_id,
+        "invoice_no": record_.invoice_no,
         "claim_date": record_.claim_date.isoformat(),
         "setting": record_.setting,
         "insured_region": record_.insured_region,
