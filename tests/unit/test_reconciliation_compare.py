@@ -68,6 +68,7 @@ def test_details_csv() -> None:
         ("ref,total,fund_pay\nS1,1.005,0\n", "line 2, total"),
         ("ref,total,fund_pay\nS1,1,0\nS1,2,0\n", "line 3: ref 'S1' appears twice"),
         ("ref,total,fund_pay\nS1,abc,0\n", "is not an amount"),
+        ("ref,total,fund_pay\nS1,NaN,0\n", "is not an amount"),
     ],
 )
 def test_details_csv_mistakes(text: str, message: str) -> None:

@@ -13,8 +13,10 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
+
+from yibao.money import FEN, parse_decimal
 
 _ZERO = Decimal("0.00")
 DETAIL_COLUMNS = ("ref", "total", "fund_pay")
@@ -134,15 +136,11 @@ def parse_details_csv(text: str, source: str) -> list[Record]:
         for column in ("total", "fund_pay"):
             text_value = (row.get(column) or "").strip()
             try:
-                value = Decimal(text_value)
-            except InvalidOperation:
+                value = parse_decimal(text_value, max_places=2)
+            except ValueError:
                 raise ValueError(
                     f"{source}: line {number}, {column}: {text_value!r} is not an amount"
                 ) from None
-            if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-                raise ValueError(
-                    f"{source}: line {number}, {column}: {text_value!r} is not an amount"
-                )
-            amounts.append(value.quantize(Decimal("0.01")))
+            amounts.append(value.quantize(FEN))
         records.append(Record(ref, amounts[0], amounts[1]))
     return records
