@@ -7,6 +7,7 @@ here. Extras of an error (such as ``allowed`` for an invalid transition) become 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -72,6 +73,61 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+@dataclass(frozen=True, slots=True)
+class FixedAnswer:
+    """The problem a low-level error always becomes: the request, not the server, is at fault."""
+
+    status: int
+    title: str
+    detail: str
+    code: str
+    log: bool = False  # the database's own message goes to the log, never to the client
+
+
+FIXED_ANSWERS: dict[type[Exception], FixedAnswer] = {
+    # an id or amount beyond what the database stores (SQLite: 64-bit integers)
+    OverflowError: FixedAnswer(
+        422,
+        "Invalid request",
+        "a number in the request is out of range (at most 9223372036854775807)",
+        "request.number_out_of_range",
+    ),
+    # PostgreSQL: a value out of range or too long for its column
+    DataError: FixedAnswer(
+        422,
+        "Invalid request",
+        "a value in the request does not fit the database (out of range or too long)",
+        "request.value_out_of_range",
+        log=True,
+    ),
+    UnicodeDecodeError: FixedAnswer(
+        400, "Invalid request", "the request body is not UTF-8 text", "request.not_utf8"
+    ),
+    IntegrityError: FixedAnswer(
+        409,
+        "Conflict",
+        "the change conflicts with existing data (duplicate or missing reference)",
+        "db.integrity",
+        log=True,
+    ),
+}
+
+
+def _fixed_answer_handler(answer: FixedAnswer) -> Any:
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        if answer.log:
+            _log.info("%s on %s: %s", answer.code, request.url.path, getattr(exc, "orig", exc))
+        return problem(
+            answer.status,
+            title=answer.title,
+            detail=answer.detail,
+            code=answer.code,
+            instance=request.url.path,
+        )
+
+    return handler
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(YibaoError)
     async def _yibao(request: Request, exc: YibaoError) -> JSONResponse:
@@ -117,45 +173,5 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
         )
 
-    @app.exception_handler(OverflowError)
-    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
-        # an id or amount beyond what the database stores (64-bit): the client's mistake
-        return problem(
-            422,
-            title="Invalid request",
-            detail="a number in the request is out of range (at most 9223372036854775807)",
-            code="request.number_out_of_range",
-            instance=request.url.path,
-        )
-
-    @app.exception_handler(DataError)
-    async def _data(request: Request, exc: DataError) -> JSONResponse:
-        _log.info("data error on %s: %s", request.url.path, exc.orig)
-        return problem(
-            422,
-            title="Invalid request",
-            detail="a value in the request does not fit the database (out of range or too long)",
-            code="request.value_out_of_range",
-            instance=request.url.path,
-        )
-
-    @app.exception_handler(UnicodeDecodeError)
-    async def _not_utf8(request: Request, exc: UnicodeDecodeError) -> JSONResponse:
-        return problem(
-            400,
-            title="Invalid request",
-            detail="the request body is not UTF-8 text",
-            code="request.not_utf8",
-            instance=request.url.path,
-        )
-
-    @app.exception_handler(IntegrityError)
-    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
-        _log.info("integrity error on %s: %s", request.url.path, exc.orig)
-        return problem(
-            409,
-            title="Conflict",
-            detail="the change conflicts with existing data (duplicate or missing reference)",
-            code="db.integrity",
-            instance=request.url.path,
-        )
+    for exc_class, answer in FIXED_ANSWERS.items():
+        app.add_exception_handler(exc_class, _fixed_answer_handler(answer))
