@@ -30,7 +30,7 @@ from yibao.engine import (
     FilingInfo,
     InstitutionInfo,
     PersonInfo,
-    Policy,
+    PolicyBook,
     Settlement,
     UnknownCatalogCode,
     YearAccumulators,
@@ -178,7 +178,7 @@ def apply_delta(
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    policies: Sequence[Policy]
+    policies: PolicyBook  # indexed once per cached version, not on every settlement
     catalog: Catalog
 
 
@@ -200,7 +200,7 @@ def rules_for(session: Session, *, insured_region: str, treatment_region: str, o
     if cached is not None:
         return cached
     rules = Rules(
-        policies=policies_for(session, region=insured_region, on=on),
+        policies=PolicyBook(policies_for(session, region=insured_region, on=on)),
         catalog=catalog_for(session, region=treatment_region, on=on),
     )
     if len(_RULES_CACHE) > 4096:
