@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 import yibao.all_models  # noqa: F401
 from yibao.api.app import create_app
-from yibao.api.deps import get_session
+from yibao.auth.deps import get_session
+from yibao.auth.models import User
 from yibao.config import Settings
 from yibao.db import make_engine, upgrade_database
 from yibao.identity import make_identity_number
@@ -40,7 +41,6 @@ from yibao.registry.models import (
     Region,
     Unit,
 )
-from yibao.users.models import User
 from yibao.users.service import create_user
 
 PG_ADMIN_URL = os.environ.get(

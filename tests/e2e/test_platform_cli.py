@@ -13,11 +13,11 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from tests.conftest import PG_ADMIN_URL
+from yibao.auth.tokens import authenticate
 from yibao.cli.main import app
 from yibao.data import demo_path
 from yibao.db import make_engine, session_scope
 from yibao.policies.models import CatalogItemRow, PolicyVersion
-from yibao.users.service import authenticate
 
 runner = CliRunner()
 

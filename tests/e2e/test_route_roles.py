@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import AuthUser, MakeUser, World
 from yibao.api.app import API_PREFIX
-from yibao.api.deps import get_current_user
 from yibao.api.routers import ROUTERS
+from yibao.auth.deps import get_current_user
+from yibao.auth.models import ROLES
 from yibao.data import demo_path
 from yibao.identity import make_identity_number
 from yibao.policies import service as policies
 from yibao.registry import service as registry
-from yibao.users.models import ROLES
 
 PUBLIC = {("GET", "/api/v1/health")}
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from tests.conftest import World, add_person
 from tests.integration.test_clearing_statements import settle
 from tests.integration.test_reimburse_kit import load_rules
-from yibao.auditing import service as auditing
-from yibao.auditing.models import AuditRun
+from yibao.claim_checks import service as claim_checks
+from yibao.claim_checks.models import AuditRun
 from yibao.reimbursements.schemas import InvoiceIn, LineIn, PayoutIn, ReimbursementCreate
 from yibao.reimbursements.service import submit_claim
 from yibao.users.service import create_user
@@ -35,12 +35,12 @@ def test_settlements_are_checked_once_and_a_claim_for_them_is_flagged(
     outpatient = settle(session, p, world.hospital, "OUT-1", at=MAY, lines=four_visits)
     stay = settle(session, p, world.hospital, "MSG-STAY", at=MAY)
     assert outpatient.setting == "inpatient"  # the helper settles inpatient claims
-    checked, found = auditing.audit_settlements(session, now=MAY)
+    checked, found = claim_checks.audit_settlements(session, now=MAY)
     assert checked == 2
-    again = auditing.audit_settlements(session, now=MAY)
+    again = claim_checks.audit_settlements(session, now=MAY)
     assert again == (0, 0)
     assert session.get(AuditRun, ("settlement", stay.id)) is not None
-    overlaps = auditing.findings_for(session, subject_kind="settlement", subject_id=stay.id)
+    overlaps = claim_checks.findings_for(session, subject_kind="settlement", subject_id=stay.id)
     # both were settled as stays ending on 2026-05-20 without an encounter: same stay
     assert [f.code for f in overlaps] == ["audit.overlapping_stay"]
     assert found == 2
@@ -65,7 +65,9 @@ def test_settlements_are_checked_once_and_a_claim_for_them_is_flagged(
     )
     codes = sorted(
         f.code
-        for f in auditing.findings_for(session, subject_kind="reimbursement", subject_id=claim.id)
+        for f in claim_checks.findings_for(
+            session, subject_kind="reimbursement", subject_id=claim.id
+        )
     )
     # the invoice is the stay's message id; four consultations on one day exceed 3 a day
     assert codes == ["audit.duplicate_invoice", "audit.frequency_limit"]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import MakeUser, World, add_person
 from tests.integration.test_reimburse_kit import STAY, load_rules
+from yibao.auth.models import User
 from yibao.clearing import service as clearing
 from yibao.engine import Claim, ClaimLine
 from yibao.registry.models import Institution, Person
@@ -22,7 +23,6 @@ from yibao.settlements.service import (
     record_settlement,
     reverse_settlement,
 )
-from yibao.users.models import User
 
 MAY = datetime(2026, 5, 20, 8, 0, tzinfo=UTC)
 JUNE = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)

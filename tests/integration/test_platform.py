@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from tests.conftest import MakeUser, World
 from yibao.audit.models import AuditEntry
 from yibao.audit.service import record
+from yibao.auth.tokens import authenticate
 from yibao.errors import Unauthorized
 from yibao.registry.models import Region
-from yibao.users.service import authenticate
 
 
 def test_schema_comes_from_the_migrations(engine: Engine) -> None:

@@ -475,7 +475,7 @@ def test_fee_lines_read_back_as_plain_decimals(
 def test_the_receipt_invoice_number_is_kept_and_a_claim_for_it_is_flagged(
     client: TestClient, session: Session, patient: Person, hospital: AuthUser
 ) -> None:
-    from yibao.auditing import service as auditing
+    from yibao.claim_checks import service as claim_checks
     from yibao.reimbursements.schemas import InvoiceIn, LineIn, PayoutIn, ReimbursementCreate
     from yibao.reimbursements.service import submit_claim
     from yibao.users.service import create_user
@@ -504,6 +504,8 @@ def test_the_receipt_invoice_number_is_kept_and_a_claim_for_it_is_flagged(
     )
     codes = {
         f.code
-        for f in auditing.findings_for(session, subject_kind="reimbursement", subject_id=claim.id)
+        for f in claim_checks.findings_for(
+            session, subject_kind="reimbursement", subject_id=claim.id
+        )
     }
     assert "audit.duplicate_invoice" in codes

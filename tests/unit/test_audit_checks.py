@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-from yibao.auditing.checks import (
+from yibao.claim_checks.checks import (
     CHECK_CODES,
     DUPLICATE_INVOICE,
     FREQUENCY_LIMIT,

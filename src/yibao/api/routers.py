@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from yibao.api import system_routes
 from yibao.audit import routes as audit_routes
-from yibao.auditing import routes as auditing_routes
+from yibao.claim_checks import routes as claim_checks_routes
 from yibao.clearing import routes as clearing_routes
 from yibao.filings import routes as filing_routes
 from yibao.pharmacy import routes as pharmacy_routes
@@ -30,7 +30,7 @@ ROUTERS: list[APIRouter] = [
     pharmacy_routes.router,
     recovery_routes.router,
     reimbursement_routes.router,
-    auditing_routes.router,
+    claim_checks_routes.router,
     clearing_routes.router,
     reconciliation_routes.router,
 ]

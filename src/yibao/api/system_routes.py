@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from yibao.api.deps import CurrentUser
+from yibao.auth.deps import CurrentUser
 
 router = APIRouter(tags=["system"])
 

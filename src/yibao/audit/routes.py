@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from yibao.api.deps import SessionDep, require_roles
 from yibao.audit import service
 from yibao.audit.schemas import AuditEntryRead
-from yibao.users.models import User
+from yibao.auth.deps import SessionDep, require_roles
+from yibao.auth.models import User
 
 router = APIRouter(tags=["audit"])
 

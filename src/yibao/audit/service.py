@@ -23,7 +23,7 @@ _IDENTITY_KEYS = frozenset({"identity_number", "id_number", "relative_identity_n
 
 
 class ActorLike(Protocol):
-    """Anything with a user's id, name and role (``yibao.users.models.User`` fits)."""
+    """Anything with a user's id, name and role (``yibao.auth.models.User`` fits)."""
 
     id: int
     name: str

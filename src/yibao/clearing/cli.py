@@ -9,11 +9,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
+from yibao.auth.tokens import authenticate
 from yibao.clearing import service
 from yibao.clearing.models import ClearingStatement
 from yibao.cli.support import command_session, reports_errors
 from yibao.money import fmt, from_fen
-from yibao.users.service import authenticate
 
 app = typer.Typer(
     help="Clearing (清算) between insured and treatment regions.", no_args_is_help=True

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from yibao.api.deps import SessionDep, require_roles
+from yibao.auth.deps import SessionDep, require_roles
+from yibao.auth.models import User
 from yibao.clearing import service
 from yibao.clearing.schemas import StatementRead
-from yibao.users.models import User
 
 router = APIRouter(prefix="/clearing", tags=["clearing"])
 

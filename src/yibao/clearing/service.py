@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import record
-from yibao.auditing.service import audit_settlements
+from yibao.auth.models import User
+from yibao.claim_checks.service import audit_settlements
 from yibao.clearing import repository as repo
 from yibao.clearing.aggregate import ClearingEntry, Statement, build_statements, parse_month
 from yibao.clearing.models import ClearingItem, ClearingStatement
@@ -23,7 +24,6 @@ from yibao.clock import business_date
 from yibao.errors import Forbidden, NotFound, ValidationFailed
 from yibao.money import from_fen, to_fen
 from yibao.settlements.models import SettlementRecord
-from yibao.users.models import User
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: called while a month is being cleared."""

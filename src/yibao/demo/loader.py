@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from yibao.auth.models import User
 from yibao.data import demo_path
 from yibao.identity import make_identity_number
 from yibao.policies import service as policies
 from yibao.registry import service as registry
 from yibao.registry.models import Institution, Person
-from yibao.users.models import User
 from yibao.users.service import create_user
 
 ACTOR = "demo"

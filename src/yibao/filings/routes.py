@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, 
 from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 
-from yibao.api.deps import SessionDep, require_roles
+from yibao.auth.deps import SessionDep, require_roles
+from yibao.auth.models import User
 from yibao.errors import NotFound
 from yibao.filings import repository as repo
 from yibao.filings import service
@@ -28,7 +29,6 @@ from yibao.filings.schemas import (
     LocalUseRead,
 )
 from yibao.filings.states import allowed_actions
-from yibao.users.models import User
 
 router = APIRouter(prefix="/filings", tags=["filings"])
 

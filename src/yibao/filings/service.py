@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import record
+from yibao.auth.models import User
 from yibao.engine.models import FilingInfo
 from yibao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yibao.filings import repository as repo
@@ -35,7 +36,6 @@ from yibao.filings.states import stamp as stamp_transition
 from yibao.identity import mask_identity_number
 from yibao.registry.models import Person, Region
 from yibao.uploads import store_upload
-from yibao.users.models import User
 
 SUBMITTER_BY_ROLE = {
     "insured": "person",

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from yibao.api.deps import SessionDep, require_roles
+from yibao.auth.deps import SessionDep, require_roles
+from yibao.auth.models import User
 from yibao.pharmacy import service
 from yibao.pharmacy.models import PharmacySale
 from yibao.pharmacy.schemas import RefusedLine, SaleCreate, SaleRead
@@ -18,7 +19,6 @@ from yibao.settlements import service as settlements
 from yibao.settlements.encounters import FeeLineIn
 from yibao.settlements.routes import IdempotencyKeyHeader, Now, idempotent, institution_of
 from yibao.settlements.schemas import ReverseRequest
-from yibao.users.models import User
 
 router = APIRouter(prefix="/pharmacy", tags=["pharmacy"])
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from yibao.api.deps import CurrentUser, SessionDep
+from yibao.auth.deps import CurrentUser, SessionDep
 from yibao.errors import NotFound
 from yibao.policies import repository as repo
 from yibao.policies import service

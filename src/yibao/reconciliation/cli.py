@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 
+from yibao.auth.tokens import authenticate
 from yibao.cli.support import command_session, reports_errors
 from yibao.reconciliation import service
 from yibao.reconciliation.schemas import ReconciliationRead
-from yibao.users.service import authenticate
 
 TokenOpt = Annotated[
     str, typer.Option("--token", envvar="YIBAO_TOKEN", help="Bearer token of the acting user")

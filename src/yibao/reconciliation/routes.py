@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from yibao.api.deps import SessionDep, require_roles
+from yibao.auth.deps import SessionDep, require_roles
+from yibao.auth.models import User
 from yibao.reconciliation import service
 from yibao.reconciliation.schemas import ReconciliationCreate, ReconciliationRead
-from yibao.users.models import User
 
 router = APIRouter(prefix="/reconciliations", tags=["reconciliation"])
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import record
+from yibao.auth.models import User
 from yibao.errors import Forbidden, InvalidInput, NotFound, ValidationFailed
 from yibao.money import from_fen, to_fen
 from yibao.reconciliation import repository as repo
@@ -20,7 +21,6 @@ from yibao.reconciliation.compare import Record, Totals, parse_details_csv, reco
 from yibao.reconciliation.models import Reconciliation
 from yibao.registry.models import Institution
 from yibao.settlements.models import SettlementRecord
-from yibao.users.models import User
 
 
 def record_ref(settlement: SettlementRecord) -> str:

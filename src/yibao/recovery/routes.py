@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from yibao.api.deps import SessionDep, require_roles
+from yibao.auth.deps import SessionDep, require_roles
+from yibao.auth.models import User
 from yibao.errors import NotFound
 from yibao.money import from_fen
 from yibao.recovery import repository as repo
@@ -16,7 +17,6 @@ from yibao.recovery import service
 from yibao.recovery.models import RecoveryCase
 from yibao.recovery.schemas import CaseClose, CaseRead
 from yibao.settlements.routes import IdempotencyKeyHeader, Now, idempotent, region_of
-from yibao.users.models import User
 
 router = APIRouter(prefix="/recovery", tags=["recovery"])
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from yibao.api.deps import CurrentUser, SessionDep, require_roles
+from yibao.auth.deps import CurrentUser, SessionDep, require_roles
+from yibao.auth.models import User
 from yibao.errors import Forbidden, NotFound, ValidationFailed
 from yibao.money import fmt, parse_decimal
 from yibao.registry import repository as repo
@@ -32,7 +33,6 @@ from yibao.registry.schemas import (
     UnitCreate,
     UnitRead,
 )
-from yibao.users.models import User
 
 router = APIRouter(tags=["registry"])
 

@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record, snapshot
+from yibao.auth.models import User
 from yibao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yibao.identity import birth_date_of, sex_of, validate_identity_number
 from yibao.money import from_fen, to_fen
@@ -46,7 +47,6 @@ from yibao.registry.models import (
     Region,
     Unit,
 )
-from yibao.users.models import User
 
 PERSON_FIELDS = (
     "identity_number",

@@ -12,14 +12,14 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from yibao.auditing import service as auditing
+from yibao.auth.models import User
+from yibao.auth.tokens import authenticate
+from yibao.claim_checks import service as claim_checks
 from yibao.cli.support import command_session, fail, reports_errors
 from yibao.config import get_settings
 from yibao.reimbursements import service
 from yibao.reimbursements.letter import letter_pdf
 from yibao.reimbursements.schemas import ReimbursementAmend, ReimbursementCreate
-from yibao.users.models import User
-from yibao.users.service import authenticate
 
 app = typer.Typer(help="Manual reimbursement (零星报销) claims.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit checks (稽核) of claims and settlements.", no_args_is_help=True)
@@ -215,7 +215,7 @@ def run(token: TokenOpt, month: Annotated[str | None, typer.Option(help="YYYY-MM
         user = _user(session, token)
         if user.role not in service.REVIEWERS:
             raise fail("only agencies and admins run the audit checks")
-        checked, found = auditing.audit_settlements(session, year_month=month)
+        checked, found = claim_checks.audit_settlements(session, year_month=month)
     typer.echo(f"{checked} settlements checked, {found} findings")
 
 
@@ -231,7 +231,7 @@ def findings(
         user = _user(session, token)
         if user.role not in service.REVIEWERS:
             raise fail("only agencies and admins see audit findings")
-        rows = auditing.findings_for(session, subject_kind=kind, subject_id=subject_id)
+        rows = claim_checks.findings_for(session, subject_kind=kind, subject_id=subject_id)
         for row in rows:
             typer.echo(
                 json.dumps(

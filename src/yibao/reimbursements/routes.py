@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, 
 from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 
-from yibao.api.deps import SessionDep, require_roles
+from yibao.auth.deps import SessionDep, require_roles
+from yibao.auth.models import User
 from yibao.errors import NotFound
 from yibao.identity import mask_identity_number
 from yibao.money import fmt, from_fen
@@ -31,7 +32,6 @@ from yibao.reimbursements.schemas import (
     ReturnIn,
 )
 from yibao.reimbursements.states import allowed_actions
-from yibao.users.models import User
 
 router = APIRouter(prefix="/reimbursements", tags=["reimbursements"])
 

@@ -21,13 +21,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import record
-from yibao.auditing import service as auditing
-from yibao.auditing.checks import normalise_invoice_number
-from yibao.auditing.models import AuditFinding
+from yibao.auth.models import User
+from yibao.claim_checks import service as claim_checks
+from yibao.claim_checks.models import AuditFinding
 from yibao.engine import Claim, ClaimLine
 from yibao.engine.models import LIABILITIES
 from yibao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yibao.identity import mask_identity_number, validate_identity_number
+from yibao.invoices import normalise_invoice_number
 from yibao.money import from_fen, to_fen
 from yibao.registry.models import Institution, Person
 from yibao.reimbursements import repository as repo
@@ -48,7 +49,6 @@ from yibao.reimbursements.states import (
 )
 from yibao.settlements.models import SettlementRecord
 from yibao.uploads import store_upload
-from yibao.users.models import User
 
 E4 = 10_000
 SUBMITTERS = ("insured", "unit", "street_office", "admin")
@@ -293,7 +293,7 @@ def submit_claim(
             )
         )
     session.flush()
-    auditing.audit_claim(session, claim=claim, now=at)
+    claim_checks.audit_claim(session, claim=claim, now=at)
     record(
         session,
         actor=actor,
@@ -418,8 +418,8 @@ def start_review(
         return claim
     claim.missing_documents = []
     _move(session, claim, ClaimAction.START_REVIEW, actor, at=at)
-    auditing.audit_settlements(session, now=at)
-    auditing.audit_claim(session, claim=claim, now=at)
+    claim_checks.audit_settlements(session, now=at)
+    claim_checks.audit_claim(session, claim=claim, now=at)
     return claim
 
 
@@ -626,7 +626,7 @@ def mask_account(number: str | None) -> str | None:
 
 def findings(session: Session, claim: ReimbursementClaim) -> list[AuditFinding]:
     """The claim's own findings, and those of the direct settlements they point at."""
-    own = auditing.findings_for(session, subject_kind="reimbursement", subject_id=claim.id)
+    own = claim_checks.findings_for(session, subject_kind="reimbursement", subject_id=claim.id)
     related: list[AuditFinding] = []
     refs = {
         int(f.evidence["other_ref"])
@@ -634,7 +634,9 @@ def findings(session: Session, claim: ReimbursementClaim) -> list[AuditFinding]:
         if f.evidence.get("other_kind") == "settlement" and str(f.evidence["other_ref"]).isdigit()
     }
     for ref in sorted(refs):
-        related.extend(auditing.findings_for(session, subject_kind="settlement", subject_id=ref))
+        related.extend(
+            claim_checks.findings_for(session, subject_kind="settlement", subject_id=ref)
+        )
     return [*own, *related]
 
 

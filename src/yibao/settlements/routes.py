@@ -17,7 +17,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from yibao.api.deps import SessionDep, require_roles
+from yibao.auth.deps import SessionDep, require_roles
+from yibao.auth.models import User
 from yibao.engine import result_to_dict
 from yibao.errors import Forbidden, NotFound
 from yibao.money import from_fen, to_fen
@@ -36,7 +37,6 @@ from yibao.settlements.schemas import (
     SettleRequest,
 )
 from yibao.settlements.states import deposit_outcome
-from yibao.users.models import User
 
 router = APIRouter(tags=["settlements"])
 

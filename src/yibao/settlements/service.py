@@ -21,7 +21,6 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
-from yibao.auditing.checks import normalise_invoice_number
 from yibao.clock import business_month
 from yibao.engine import (
     Catalog,
@@ -44,6 +43,7 @@ from yibao.engine.models import (
 )
 from yibao.engine.render import MONEY_FIELDS
 from yibao.errors import InvalidInput, NotFound, ValidationFailed
+from yibao.invoices import normalise_invoice_number
 from yibao.money import from_fen, to_fen
 from yibao.registry.models import Account, Institution, Person
 from yibao.settlements import repository as repo

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
+from yibao.auth.models import ROLES
 from yibao.cli.support import command_session, reports_errors
 from yibao.users import service
-from yibao.users.models import ROLES
 
 app = typer.Typer(help="Platform users and their bearer tokens.", no_args_is_help=True)
 

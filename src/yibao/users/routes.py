@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from yibao.api.deps import SessionDep, require_roles
+from yibao.auth.deps import SessionDep, require_roles
+from yibao.auth.models import User
 from yibao.users import service
-from yibao.users.models import User
 from yibao.users.schemas import UserCreate, UserCreated, UserRead
 
 router = APIRouter(tags=["users"])

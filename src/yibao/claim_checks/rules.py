@@ -12,7 +12,7 @@ import csv
 import io
 from functools import lru_cache
 
-from yibao.auditing.checks import AuditRules, ItemRestriction
+from yibao.claim_checks.checks import AuditRules, ItemRestriction
 from yibao.errors import InvalidInput
 from yibao.reimbursements.rules import RULES_DIR, parse_rules_text
 

@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from yibao.api.deps import SessionDep, require_roles
-from yibao.auditing import repository as repo
-from yibao.auditing import service
+from yibao.auth.deps import SessionDep, require_roles
+from yibao.auth.models import User
+from yibao.claim_checks import repository as repo
+from yibao.claim_checks import service
 from yibao.reimbursements.schemas import FindingRead
-from yibao.users.models import User
 
 router = APIRouter(prefix="/audit-findings", tags=["audit checks"])
 

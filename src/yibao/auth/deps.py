@@ -16,10 +16,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from yibao.auth.models import ROLES, User
+from yibao.auth.tokens import authenticate
 from yibao.db import begin_for_writing, session_scope
 from yibao.errors import Forbidden, Unauthorized
-from yibao.users.models import ROLES, User
-from yibao.users.service import authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="Token from `yibao users create`")
 

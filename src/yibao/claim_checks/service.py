@@ -1,6 +1,6 @@
 """Running the audit checks on stored claims and settlements, and keeping their findings.
 
-The checks themselves are pure (:mod:`yibao.auditing.checks`); this module turns a stored
+The checks themselves are pure (:mod:`yibao.claim_checks.checks`); this module turns a stored
 reimbursement claim or direct settlement into an :class:`AuditSubject`, gathers what the
 person (and, for invoice numbers, anyone) already has on record, runs every check and
 replaces the subject's stored findings. Direct settlements are checked by
@@ -17,18 +17,18 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from yibao.auditing import repository as repo
-from yibao.auditing.checks import (
+from yibao.claim_checks import repository as repo
+from yibao.claim_checks.checks import (
     AuditLine,
     AuditSubject,
     Invoice,
     PriorRecord,
-    normalise_invoice_number,
     run_checks,
 )
-from yibao.auditing.models import AuditFinding, AuditRun
-from yibao.auditing.rules import audit_rules_for
+from yibao.claim_checks.models import AuditFinding, AuditRun
+from yibao.claim_checks.rules import audit_rules_for
 from yibao.errors import NotFound
+from yibao.invoices import normalise_invoice_number
 from yibao.money import from_fen
 from yibao.registry.models import Person
 from yibao.reimbursements import repository as claims_repo

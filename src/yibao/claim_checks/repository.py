@@ -7,7 +7,7 @@ from collections.abc import Collection
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from yibao.auditing.models import AuditFinding, AuditRun
+from yibao.claim_checks.models import AuditFinding, AuditRun
 from yibao.settlements.models import Encounter, SettlementLine, SettlementRecord
 
 # Direct settlements (hospital window and pharmacy); reimbursements are checked as claims.

@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+from yibao.invoices import normalise_invoice_number
 from yibao.money import round2
 
 DUPLICATE_INVOICE = "audit.duplicate_invoice"
@@ -33,11 +34,6 @@ CHECK_CODES = (
 )
 
 SubjectKind = Literal["reimbursement", "settlement"]
-
-
-def normalise_invoice_number(number: str) -> str:
-    """Invoice numbers compare without spaces, dashes or case."""
-    return "".join(ch for ch in number.upper() if ch.isalnum())
 
 
 @dataclass(frozen=True, slots=True)
