@@ -2,3 +2,17 @@
 
 Alembic's env and the tests import this module. Add one line per concept.
 """
+
+import yibao.approvals.models
+import yibao.audit.models
+import yibao.auth.models
+import yibao.claim_checks.models
+import yibao.clearing.models
+import yibao.filings.models
+import yibao.pharmacy.models
+import yibao.policies.models
+import yibao.reconciliation.models
+import yibao.recovery.models
+import yibao.registry.models
+import yibao.reimbursements.models
+import yibao.settlements.models  # noqa: F401
