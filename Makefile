@@ -28,6 +28,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	YIBAO_TEST_DB=sqlite $(PYTEST_RUN)
 	@if $(PG_PING) 2>/dev/null; then \
 		echo "YIBAO_TEST_DB=postgres pytest"; \
@@ -38,9 +39,12 @@ test: $(STAMP)
 		echo "PostgreSQL does not answer on 127.0.0.1:5432: PostgreSQL run skipped (required when CI=true)" >&2; \
 	fi
 
+# lint-imports checks the layers and the forbidden imports of [tool.importlinter] in
+# pyproject.toml (docs/architecture.md).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
@@ -57,4 +61,4 @@ bench-api: $(STAMP)
 	$(PY) bench/settle_api.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -26,7 +26,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-import yibao.all_models  # noqa: F401
+import yibao.all_models
+import yibao.wiring  # noqa: F401  (every reaction between concepts is subscribed, as in the faces)
 from yibao.api.app import create_app
 from yibao.auth.deps import get_session
 from yibao.auth.models import User

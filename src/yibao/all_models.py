@@ -8,6 +8,8 @@ import yibao.audit.models
 import yibao.auth.models
 import yibao.claim_checks.models
 import yibao.clearing.models
+import yibao.documents.models
+import yibao.encounters.models
 import yibao.filings.models
 import yibao.pharmacy.models
 import yibao.policies.models

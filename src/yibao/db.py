@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -22,9 +23,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-# Money in the database: whole fen, signed 64-bit.
-Fen = BigInteger
 
 
 class Base(DeclarativeBase):
@@ -101,6 +99,27 @@ def session_scope(engine_or_factory: Engine | sessionmaker[Session]) -> Iterator
         raise
     finally:
         session.close()
+
+
+# PostgreSQL's SQLSTATE for "relation does not exist" (undefined_table).
+_UNDEFINED_TABLE = "42P01"
+
+
+def is_missing_table(error: DBAPIError) -> bool:
+    """The statement used a table the database lacks: its schema was never migrated
+    (SQLite: OperationalError "no such table"; PostgreSQL: ProgrammingError 42P01)."""
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) == _UNDEFINED_TABLE:  # psycopg 3
+        return True
+    if getattr(orig, "pgcode", None) == _UNDEFINED_TABLE:  # psycopg 2
+        return True
+    return isinstance(error, OperationalError) and "no such table" in str(orig)
+
+
+def is_connection_failure(error: DBAPIError) -> bool:
+    """The database did not let us in (refused, unknown host or database, bad password):
+    the error came before any statement."""
+    return isinstance(error, OperationalError) and error.statement is None
 
 
 def migrations_dir() -> Path:

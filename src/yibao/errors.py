@@ -46,6 +46,13 @@ class NotFound(YibaoError):
     title = "Not found"
 
 
+class Gone(YibaoError):
+    """Something that existed is no longer there (a document whose stored file is missing)."""
+
+    code = "gone"
+    title = "Gone"
+
+
 class Forbidden(YibaoError):
     code = "forbidden"
     title = "Forbidden"
@@ -69,8 +76,8 @@ class InvalidTransition(Conflict):
 
     def __init__(self, entity: str, state: str, action: str, allowed: list[str]) -> None:
         super().__init__(
-            f"{entity} in state {state!r} cannot {action!r}; "
-            f"allowed: {', '.join(allowed) or 'none'}",
+            f"cannot {action}: the {entity} is {state}; "
+            f"allowed now: {', '.join(allowed) or 'nothing'}",
             allowed=allowed,
             state=state,
             action=action,

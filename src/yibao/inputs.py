@@ -493,6 +493,8 @@ class FilingIn(_Lenient):
         "resettled_retiree",
         "long_term_resident",
         "posted_worker",
+        "minor_with_parents",
+        "resident_mother_postnatal",
         "referral",
         "emergency",
         "other_temporary",

@@ -2,7 +2,8 @@
 
 Money is :class:`~decimal.Decimal` yuan in code and whole fen (integers) in the database;
 binary floats never touch it. Rounding is half up to one fen, and only where the
-settlement contract says (``round2``).
+settlement contract says (``round2``). Quantities and unit prices may carry 4 decimals
+(contract): they are stored as integers of 1/10,000 (``*_e4``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 ZERO = Decimal("0.00")
 FEN = Decimal("0.01")
 _HUNDRED = Decimal(100)
+E4 = Decimal(10_000)
 
 
 def round2(value: Decimal) -> Decimal:
@@ -30,6 +32,19 @@ def to_fen(value: Decimal) -> int:
 def from_fen(fen: int) -> Decimal:
     """Yuan with two decimals from whole fen."""
     return (Decimal(fen) / _HUNDRED).quantize(FEN)
+
+
+def to_e4(value: Decimal) -> int:
+    """A quantity or unit price (up to 4 decimals) as an integer of 1/10,000."""
+    scaled = value * E4
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than 4 decimals")
+    return int(scaled)
+
+
+def from_e4(value: int) -> Decimal:
+    """A quantity or unit price from its integer of 1/10,000."""
+    return Decimal(value) / E4
 
 
 def fmt(value: Decimal) -> str:

@@ -83,6 +83,13 @@ def upload(client: TestClient, headers: dict[str, str], filing_id: int, doc_type
     return response.json()
 
 
+def stamp_all(client: TestClient, make_user: Any, filing_id: int, *hospitals: Institution) -> None:
+    """Seed 000 (Beijing resettlement): each chosen hospital's office stamps the form."""
+    for hospital in hospitals:
+        office = make_user("hospital", institution_id=hospital.id).headers
+        ok(post(client, office, f"/{filing_id}/hospital-stamp"))
+
+
 def post(client: TestClient, headers: dict[str, str], path: str, body: Any = None) -> Any:
     return client.post(f"/api/v1/filings{path}", headers=headers, json=body)
 
@@ -106,6 +113,7 @@ def test_resettled_retiree_to_sanya_approved_with_certificate_then_renewed(
     session: Session,
     world: Any,
     users: Any,
+    make_user: Any,
     hospitals: Hospitals,
     clock: Clock,
 ) -> None:
@@ -125,7 +133,7 @@ def test_resettled_retiree_to_sanya_approved_with_certificate_then_renewed(
     assert filing["state"] == "draft" and filing["submitted_via"] == "street_office"
     assert [h["code"] for h in filing["hospitals"]] == ["H460200001", "HT460200002", "HT460200003"]
     assert filing["documents_still_missing"] == [
-        "id_copy",
+        "identity_copy",
         "residence_proof",
         "retirement_certificate",
     ]
@@ -135,10 +143,16 @@ def test_resettled_retiree_to_sanya_approved_with_certificate_then_renewed(
     refused = post(client, office, f"/{fid}/submit")
     assert refused.status_code == 422
     assert refused.json()["code"] == "filing.documents_missing"
-    assert refused.json()["missing"] == ["id_copy", "residence_proof", "retirement_certificate"]
+    assert refused.json()["missing"] == [
+        "identity_copy",
+        "residence_proof",
+        "retirement_certificate",
+    ]
 
-    for kind in ("id_copy", "residence_proof", "retirement_certificate"):
+    for kind in ("identity_copy", "residence_proof", "retirement_certificate"):
         upload(client, office, fid, kind)
+    chosen = (hospitals.sanya_l3, hospitals.sanya_l2, hospitals.sanya_specialised)
+    stamp_all(client, make_user, fid, *chosen)
     assert ok(post(client, office, f"/{fid}/submit"))["state"] == "submitted"
 
     queue = ok(client.get("/api/v1/filings/queue", headers=agency))
@@ -183,6 +197,9 @@ def test_resettled_retiree_to_sanya_approved_with_certificate_then_renewed(
         "filing.document_uploaded",
         "filing.document_uploaded",
         "filing.document_uploaded",
+        "filing.hospital_stamped",
+        "filing.hospital_stamped",
+        "filing.hospital_stamped",
         "filing.submit",
         "filing.approve",
     ]
@@ -196,6 +213,9 @@ def test_resettled_retiree_to_sanya_approved_with_certificate_then_renewed(
     assert renewal["state"] == "draft" and renewal["renews_filing_id"] == fid
     assert renewal["documents_still_missing"] == []
     assert ok(client.get(f"/api/v1/filings/{fid}", headers=office))["state"] == "expired"
+    # The renewal is a new form: the chosen hospitals stamp it again.
+    assert renewal["hospitals_to_stamp"] == [h.id for h in chosen]
+    stamp_all(client, make_user, renewal["id"], *chosen)
     ok(post(client, office, f"/{renewal['id']}/submit"))
     renewed = ok(post(client, agency, f"/{renewal['id']}/approve"))
     assert renewed["number"] == "BA110000-2027-000001"
@@ -229,7 +249,7 @@ def test_referral_stamped_by_the_issuing_hospital(
     filing = ok(post(client, unit, "", body), 201)
     fid = filing["id"]
     assert filing["referral_stamp"] == "unstamped" and filing["submitted_via"] == "unit"
-    upload(client, unit, fid, "id_copy")
+    upload(client, unit, fid, "identity_copy")
     upload(client, unit, fid, "referral_certificate")
     unstamped = post(client, unit, f"/{fid}/submit")
     assert unstamped.status_code == 422
@@ -287,7 +307,7 @@ def test_emergency_filed_after_the_hotline_approval(
     fid = filing["id"]
     assert filing["hotline_reference"] == "12393-20260510-0042"
     assert filing["submitted_via"] == "person"
-    upload(client, person, fid, "id_copy")
+    upload(client, person, fid, "identity_copy")
     upload(client, person, fid, "emergency_record")
     ok(post(client, person, f"/{fid}/submit"))
     approved = ok(post(client, users["agency"].headers, f"/{fid}/approve"))
@@ -325,7 +345,7 @@ def test_returned_for_a_missing_document_completed_and_approved(
         "hospital_ids": [hospitals.sanya_l3.id, hospitals.sanya_l2.id],
     }
     fid = ok(post(client, unit, "", body), 201)["id"]
-    upload(client, unit, fid, "id_copy")
+    upload(client, unit, fid, "identity_copy")
     upload(client, unit, fid, "employment_proof")
     ok(post(client, unit, f"/{fid}/submit"))
 
@@ -339,15 +359,16 @@ def test_returned_for_a_missing_document_completed_and_approved(
     )
     assert returned["state"] == "returned"
     assert returned["missing_documents"] == ["application_form"]
-    assert returned["allowed_actions"] == ["resubmit"]
-    assert [d["doc_type"] for d in returned["documents"]] == ["id_copy", "employment_proof"]
+    assert returned["documents_still_missing"] == ["application_form"]
+    assert returned["allowed_actions"] == ["submit", "withdraw"]  # /submit resubmits
+    assert [d["doc_type"] for d in returned["documents"]] == ["identity_copy", "employment_proof"]
 
     # Approving a returned filing is an illegal move: 409 with the moves allowed.
     illegal = post(client, agency, f"/{fid}/approve")
     assert illegal.status_code == 409
     assert illegal.headers["content-type"].startswith("application/problem+json")
     assert illegal.json()["code"] == "state.invalid_transition"
-    assert illegal.json()["allowed"] == ["resubmit"]
+    assert illegal.json()["allowed"] == ["resubmit", "withdraw"]
     # Resubmitting without the listed document is refused.
     early = post(client, unit, f"/{fid}/submit")
     assert early.status_code == 422 and early.json()["missing"] == ["application_form"]
@@ -356,7 +377,8 @@ def test_returned_for_a_missing_document_completed_and_approved(
     assert ok(post(client, unit, f"/{fid}/submit"))["state"] == "resubmitted"
     assert [f["id"] for f in ok(client.get("/api/v1/filings/queue", headers=agency))] == [fid]
     approved = ok(post(client, agency, f"/{fid}/approve"))
-    assert approved["state"] == "approved" and approved["missing_documents"] is None
+    assert approved["state"] == "approved" and approved["missing_documents"] == []
+    assert approved["return_requested_documents"] is None
     assert len(approved["documents"]) == 3
     assert audit_actions(session, fid)[-4:] == [
         "filing.return",
@@ -384,7 +406,7 @@ def test_cancellation_then_local_use_the_next_day(
         "destination": "110000",
     }
     fid = ok(post(client, person, "", body), 201)["id"]
-    upload(client, person, fid, "id_copy")
+    upload(client, person, fid, "identity_copy")
     upload(client, person, fid, "commitment_letter")
     # Baoding does not take a commitment letter for the residence proof.
     refused = post(client, person, f"/{fid}/submit")
@@ -433,6 +455,7 @@ def test_change_refused_inside_the_lock_period(
     client: TestClient,
     world: Any,
     users: Any,
+    make_user: Any,
     hospitals: Hospitals,
     clock: Clock,
 ) -> None:
@@ -444,8 +467,9 @@ def test_change_refused_inside_the_lock_period(
         "hospital_ids": [hospitals.sanya_l3.id, hospitals.sanya_l2.id],
     }
     fid = ok(post(client, office, "", body), 201)["id"]
-    for kind in ("id_copy", "commitment_letter", "retirement_certificate"):
+    for kind in ("identity_copy", "commitment_letter", "retirement_certificate"):
         upload(client, office, fid, kind)  # Beijing takes the commitment letter
+    stamp_all(client, make_user, fid, hospitals.sanya_l3, hospitals.sanya_l2)
     ok(post(client, office, f"/{fid}/submit"))
     ok(post(client, agency, f"/{fid}/approve"))
 
@@ -455,8 +479,9 @@ def test_change_refused_inside_the_lock_period(
     assert locked.status_code == 409
     assert locked.json()["code"] == "filing.locked"
     assert locked.json()["locked_until"] == "2026-08-31"
-    cancel = post(client, office, f"/{fid}/cancel", {})
-    assert cancel.status_code == 409 and cancel.json()["code"] == "filing.locked"
+    # The lock limits changes only: cancelling stays open (see test_filing_journeys_issue9).
+    offered = ok(client.get(f"/api/v1/filings/{fid}", headers=office))["allowed_actions"]
+    assert "change" not in offered and "cancel" in offered
 
     clock.today = date(2026, 9, 1)
     # After the lock, a change still follows seed 000's composition rule ...

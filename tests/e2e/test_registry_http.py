@@ -96,14 +96,35 @@ def test_enrol_a_person_and_follow_them_through_the_registry(
     assert other.json()["code"] == "person.out_of_scope"
     assert [p["id"] for p in client.get(f"{V1}/persons", headers=own).json()] == [pid]
 
-    # Account: +500.00, -200.50 -> 299.50; paying 300.00 more is refused.
+    # Account: +500.00, -200.50 -> 299.50, each approved by a second reviewer of the
+    # centre (four eyes); the first user cannot approve their own request, and nothing
+    # moves before the approval. Paying 300.00 more is refused.
+    second = make_user("agency")
+
+    def balance() -> str:
+        return str(client.get(f"{V1}/persons/{pid}/account", headers=own).json()["balance"])
+
     for amount, kind in (("500.00", "contribution"), ("-200.50", "adjustment")):
-        moved = client.post(
+        held = balance()
+        asked = client.post(
             f"{V1}/persons/{pid}/account/movements",
             headers=agency.headers,
             json={"amount": amount, "kind": kind, "ref": f"test {kind}"},
         )
-        assert moved.status_code == 201, moved.text
+        assert asked.status_code == 202, asked.text
+        assert asked.json()["state"] == "pending"
+        assert balance() == held
+        approval = asked.json()["id"]
+        own_approval = client.post(f"{V1}/approvals/{approval}/approve", headers=agency.headers)
+        assert own_approval.status_code == 403
+        assert own_approval.json()["code"] == "approval.same_user"
+        elsewhere = client.post(f"{V1}/approvals/{approval}/approve", headers=baoding.headers)
+        assert elsewhere.status_code == 404
+        approved = client.post(f"{V1}/approvals/{approval}/approve", headers=second.headers)
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["state"] == "approved"
+        again = client.post(f"{V1}/approvals/{approval}/approve", headers=second.headers)
+        assert again.status_code == 409
     refused = client.post(
         f"{V1}/persons/{pid}/account/movements",
         headers=agency.headers,

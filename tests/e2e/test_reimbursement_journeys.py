@@ -136,9 +136,9 @@ def test_seed_000_offsite_reimbursement_with_every_document_paid_to_a_passbook(
     assert claim["state"] == "submitted"
     assert claim["submitted_via"] == "street_office"
     assert claim["required_documents"] == [
-        "receipts",
+        "receipt",
         "expense_list",
-        "prescriptions",
+        "prescription",
         "detailed_list",
         "diagnosis_certificate",
         "hospital_grade_certificate",

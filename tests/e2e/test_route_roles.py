@@ -250,7 +250,7 @@ CASES = [
     Case(
         "POST", "/persons/{person_id}/account/movements",
         lambda f: f"/persons/{f.world.worker.id}/account/movements",
-        only("admin", "agency", status=201),
+        only("admin", "agency", status=202),
         lambda f: {"amount": "10.00", "kind": "contribution"},
     ),
     Case(

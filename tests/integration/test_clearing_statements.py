@@ -12,17 +12,14 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import MakeUser, World, add_person
 from tests.integration.test_reimburse_kit import STAY, load_rules
+from yibao.approvals import service as approvals
 from yibao.auth.models import User
 from yibao.clearing import service as clearing
 from yibao.engine import Claim, ClaimLine
 from yibao.registry.models import Institution, Person
+from yibao.settlements.inputs import institution_info, person_info
 from yibao.settlements.models import SettlementRecord
-from yibao.settlements.service import (
-    institution_info,
-    person_info,
-    record_settlement,
-    reverse_settlement,
-)
+from yibao.settlements.service import record_settlement, reverse_settlement
 
 MAY = datetime(2026, 5, 20, 8, 0, tzinfo=UTC)
 JUNE = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)
@@ -143,12 +140,23 @@ def test_statements_per_pair_add_up_to_the_settlements(
 
 
 def test_confirmed_statement_is_frozen_and_a_late_reversal_goes_to_next_month(
-    session: Session, world: World, retirees: list[Person], admin: User
+    session: Session, world: World, retirees: list[Person], admin: User, make_user: MakeUser
 ) -> None:
+    second_admin = make_user("admin").user
     a, b, _ = retirees
     first = settle(session, a, world.hospital, "SY-1", at=MAY)
     settle(session, b, world.hospital, "SY-2", at=MAY)
-    [may] = clearing.build_month(session, actor=admin, month="2026-05", confirm=True, now=MAY)
+    # May cannot be confirmed while it lasts; from June on, a second person approves.
+    with pytest.raises(Exception) as open_month:
+        clearing.build_month(session, actor=admin, month="2026-05", confirm=True, now=MAY)
+    assert getattr(open_month.value, "code", "") == "clearing.month_open"
+    [may] = clearing.build_month(session, actor=admin, month="2026-05", confirm=True, now=JUNE)
+    assert may.state == "draft"
+    [asked] = approvals.list_approvals(session, actor=admin)
+    with pytest.raises(Exception) as same:
+        approvals.approve(session, actor=admin, approval_id=asked.id, now=JUNE)
+    assert getattr(same.value, "code", "") == "approval.same_user"
+    approvals.approve(session, actor=second_admin, approval_id=asked.id, now=JUNE)
     assert may.state == "confirmed"
     frozen = (may.settlements, may.pool_fen, may.account_fen)
 
@@ -185,7 +193,13 @@ def test_reimbursements_and_other_regions_stay_out_and_agencies_see_their_pairs(
     )
     sanya_agency = make_user("agency", agency_id=world.sanya_agency.id, region_code="460200")
     rows = clearing.build_month(session, actor=sanya_agency.user, month="2026-05", now=JUNE)
-    assert sum(r.settlements for r in rows) == 2  # the reimbursement is not cleared
+    # the reimbursement is not cleared; the creditor gets only the statements owed to it
+    assert [(r.insured_region, r.treatment_region, r.settlements) for r in rows] == [
+        ("110000", "460200", 1)
+    ]
+    baoding = make_user("agency", agency_id=world.baoding_center.id)
+    owed = clearing.build_month(session, actor=baoding.user, month="2026-05", now=JUNE)
+    assert [(r.insured_region, r.treatment_region) for r in owed] == []
     seen = clearing.list_statements(session, actor=sanya_agency.user, month="2026-05")
     assert [(s.insured_region, s.treatment_region) for s in seen] == [("110000", "460200")]
     insured = make_user("insured")
@@ -211,7 +225,15 @@ def test_clearing_api_and_cli_progress(
     response = client.post(
         f"/api/v1/clearing/statements/{statement['id']}/confirm", headers=admin.headers
     )
-    assert response.json()["state"] == "confirmed"
+    assert response.status_code == 202, response.text
+    assert response.json()["state"] == "pending"
+    second = make_user("admin")
+    approved = client.post(
+        f"/api/v1/approvals/{response.json()['id']}/approve", headers=second.headers
+    )
+    assert approved.status_code == 200, approved.text
+    frozen = client.get(f"/api/v1/clearing/statements/{statement['id']}", headers=admin.headers)
+    assert frozen.json()["state"] == "confirmed"
     again = client.post(
         f"/api/v1/clearing/statements/{statement['id']}/confirm", headers=admin.headers
     )

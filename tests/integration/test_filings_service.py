@@ -70,7 +70,7 @@ def _approved(
         ),
         today=DAY,
     )
-    for kind in ("id_copy", "commitment_letter"):
+    for kind in ("identity_copy", "commitment_letter"):
         _upload(session, office, filing, kind, tmp)
     service.submit_filing(session, actor=office, filing_id=filing.id, today=DAY)
     return service.approve_filing(session, actor=agency, filing_id=filing.id, today=DAY)
@@ -155,7 +155,7 @@ def test_scope_unit_office_and_reviewer(
     filing = service.create_filing(session, actor=users["admin"].user, request=request, today=DAY)
     with pytest.raises(NotFound):  # another unit's staff filing is invisible to this unit
         service.get_filing(session, actor=users["unit"].user, filing_id=filing.id)
-    _upload(session, users["admin"].user, filing, "id_copy", tmp_path)
+    _upload(session, users["admin"].user, filing, "identity_copy", tmp_path)
     service.submit_filing(session, actor=users["admin"].user, filing_id=filing.id, today=DAY)
     baoding_reviewer = make_user("agency", agency_id=world.baoding_center.id).user
     with pytest.raises(NotFound):
@@ -178,7 +178,7 @@ def test_reject_needs_a_reason_and_is_final(
         ),
         today=DAY,
     )
-    _upload(session, office, filing, "id_copy", tmp_path)
+    _upload(session, office, filing, "identity_copy", tmp_path)
     service.submit_filing(session, actor=office, filing_id=filing.id, today=DAY)
     with pytest.raises(ValidationFailed):
         service.reject_filing(session, actor=agency, filing_id=filing.id, reason=" ", today=DAY)
@@ -207,7 +207,9 @@ def test_uploads_are_checked_by_type_size_and_state(
         today=DAY,
     )
 
-    def send(data: bytes, content_type: str = "application/pdf", kind: str = "id_copy") -> Any:
+    def send(
+        data: bytes, content_type: str = "application/pdf", kind: str = "identity_copy"
+    ) -> Any:
         return service.upload_document(
             session,
             actor=office,
@@ -221,10 +223,10 @@ def test_uploads_are_checked_by_type_size_and_state(
         )
 
     for data, ctype, kind, code in [
-        (b"MZ\x90\x00", "application/pdf", "id_copy", "upload.type_not_allowed"),
-        (PDF, "text/plain", "id_copy", "upload.type_not_allowed"),
-        (PDF + b"x" * 64, "application/pdf", "id_copy", "upload.too_large"),
-        (b"", "application/pdf", "id_copy", "upload.empty"),
+        (b"MZ\x90\x00", "application/pdf", "identity_copy", "upload.type_not_allowed"),
+        (PDF, "text/plain", "identity_copy", "upload.type_not_allowed"),
+        (PDF + b"x" * 64, "application/pdf", "identity_copy", "upload.too_large"),
+        (b"", "application/pdf", "identity_copy", "upload.empty"),
         (PDF, "application/pdf", "selfie", "upload.document_type_unknown"),
     ]:
         with pytest.raises(ValidationFailed) as caught:
@@ -233,6 +235,8 @@ def test_uploads_are_checked_by_type_size_and_state(
     doc = send(PDF)
     assert doc.filename == "x.pdf" and doc.size_bytes == len(PDF)
     stored = tmp_path / doc.storage_path
+    assert not stored.exists()  # the file takes its name when the transaction commits
+    session.commit()
     assert stored.read_bytes() == PDF and stored.is_relative_to(tmp_path / "filings")
 
 
@@ -269,7 +273,7 @@ def test_emergency_validity_stretches_to_a_long_stay(
         ),
         today=today,
     )
-    for kind in ("id_copy", "emergency_record"):
+    for kind in ("identity_copy", "emergency_record"):
         _upload(session, office, filing, kind, tmp_path)
     service.submit_filing(session, actor=office, filing_id=filing.id, today=today)
     service.approve_filing(session, actor=agency, filing_id=filing.id, today=today)
@@ -297,7 +301,8 @@ def test_certificate_pdf_and_cli(
         assert (
             result.exit_code == 0 and json.loads(result.stdout)["hospital_choice"]["max_count"] == 3
         )
-        missing = runner.invoke(app, ["filings", "certificate", "BA110000-2026-999999"])
-        assert missing.exit_code == 2 and "filing.not_found" in missing.stderr
+        # like the API, a certificate is shown only to a user who may see it
+        anonymous = runner.invoke(app, ["filings", "certificate", "BA110000-2026-999999"])
+        assert anonymous.exit_code == 2 and "--token" in anonymous.stderr
     finally:
         get_settings.cache_clear()

@@ -13,7 +13,7 @@ from tests.conftest import MakeUser, World
 from yibao.audit.models import AuditEntry
 from yibao.errors import Conflict, ValidationFailed
 from yibao.identity import make_identity_number
-from yibao.registry import service
+from yibao.registry import access, service
 from yibao.registry.models import Account, Person
 
 
@@ -43,7 +43,7 @@ def test_register_person_derives_sex_and_birth_and_opens_an_account(
     assert (person.sex, person.birth_date) == ("M", date(1990, 5, 17))
     account = session.get(Account, person.id)
     assert account is not None and account.balance_fen == 8880
-    view = service.account_of(session, person_id=person.id)
+    view = service.account_of(session, actor="test", person_id=person.id)
     assert [(m.amount_fen, m.kind) for m in view.movements] == [(8880, "opening_balance")]
     entry = _audit(session, "person.registered")[-1]
     assert entry.after is not None
@@ -115,7 +115,7 @@ def test_account_never_goes_negative_and_movements_sum_to_the_balance(
         ref="r2",
         actor="test",
     )
-    view = service.account_of(session, person_id=world.retiree.id)
+    view = service.account_of(session, actor="test", person_id=world.retiree.id)
     assert view.balance == Decimal("1010.01")
     assert [m.balance_after_fen for m in view.movements] == [100_000, 101_001]
     with pytest.raises(ValidationFailed) as err:
@@ -128,7 +128,9 @@ def test_account_never_goes_negative_and_movements_sum_to_the_balance(
             actor="test",
         )
     assert err.value.code == "account.insufficient"
-    assert service.account_of(session, person_id=world.retiree.id).balance == Decimal("1010.01")
+    assert service.account_of(session, actor="test", person_id=world.retiree.id).balance == Decimal(
+        "1010.01"
+    )
     moved = _audit(session, "account.moved")
     assert [(e.before, e.after and e.after["balance"]) for e in moved] == [
         ({"balance": "1234.56"}, "1000.00"),
@@ -145,7 +147,7 @@ def test_family_links_go_both_ways(session: Session, world: World) -> None:
         actor="test",
     )
     assert service.is_family(session, person_id=world.retiree.id, relative_id=world.worker.id)
-    back = service.family_of(session, person_id=world.retiree.id)
+    back = service.family_of(session, actor="test", person_id=world.retiree.id)
     assert [(link.relation, p.id) for link, p in back] == [("child", world.worker.id)]
     with pytest.raises(Conflict):
         service.link_family(
@@ -158,13 +160,13 @@ def test_family_links_go_both_ways(session: Session, world: World) -> None:
     service.unlink_family(
         session, person_id=world.retiree.id, relative_id=world.worker.id, actor="test"
     )
-    assert service.family_of(session, person_id=world.worker.id) == []
+    assert service.family_of(session, actor="test", person_id=world.worker.id) == []
 
 
 def test_scoping_by_role(session: Session, world: World, make_user: MakeUser) -> None:
     def visible(role: str, **scope: object) -> set[int]:
         user = make_user(role, **scope).user
-        clause = service.person_scope(user)
+        clause = access.person_scope(session, user)
         stmt = select(Person.id)
         if clause is not None:
             stmt = stmt.where(clause)
@@ -182,19 +184,19 @@ def test_scoping_by_role(session: Session, world: World, make_user: MakeUser) ->
 
 
 def test_full_identity_only_for_self_agency_of_region_and_admin(
-    world: World, make_user: MakeUser
+    session: Session, world: World, make_user: MakeUser
 ) -> None:
     person = world.retiree
-    assert service.may_see_full_identity(make_user("admin").user, person)
-    assert service.may_see_full_identity(make_user("insured").user, person)
-    assert service.may_see_full_identity(make_user("agency").user, person)
-    assert not service.may_see_full_identity(
-        make_user("agency", agency_id=world.baoding_center.id).user, person
+    assert access.may_see_full_identity(session, make_user("admin").user, person)
+    assert access.may_see_full_identity(session, make_user("insured").user, person)
+    assert access.may_see_full_identity(session, make_user("agency").user, person)
+    assert not access.may_see_full_identity(
+        session, make_user("agency", agency_id=world.baoding_center.id).user, person
     )
-    assert not service.may_see_full_identity(make_user("street_office").user, person)
-    assert not service.may_see_full_identity(make_user("unit").user, person)
-    assert not service.may_see_full_identity(
-        make_user("insured", person_id=world.worker.id).user, person
+    assert not access.may_see_full_identity(session, make_user("street_office").user, person)
+    assert not access.may_see_full_identity(session, make_user("unit").user, person)
+    assert not access.may_see_full_identity(
+        session, make_user("insured", person_id=world.worker.id).user, person
     )
 
 
@@ -202,18 +204,18 @@ def test_hospital_patients_come_from_registered_checks(
     session: Session, world: World, make_user: MakeUser
 ) -> None:
     hospital = make_user("hospital").user
-    assert not service.can_see_person(session, hospital, world.retiree)
+    assert not access.can_see_person(session, hospital, world.retiree)
 
     def treats_retiree(_s: Session, institution_id: int, person_id: int) -> bool:
         return institution_id == world.hospital.id and person_id == world.retiree.id
 
-    service.register_hospital_patient_check(treats_retiree)
+    access.register_hospital_patient_check(treats_retiree)
     try:
-        assert service.hospital_can_see(session, world.hospital.id, world.retiree.id)
-        assert service.can_see_person(session, hospital, world.retiree)
-        assert not service.can_see_person(session, hospital, world.worker)
+        assert access.hospital_can_see(session, world.hospital.id, world.retiree.id)
+        assert access.can_see_person(session, hospital, world.retiree)
+        assert not access.can_see_person(session, hospital, world.worker)
     finally:
-        service._HOSPITAL_PATIENT_CHECKS.remove(treats_retiree)
+        access._HOSPITAL_PATIENT_CHECKS.remove(treats_retiree)
 
 
 def test_region_needs_its_province(session: Session, world: World) -> None:
@@ -252,7 +254,7 @@ def test_a_hospital_sees_the_patients_its_filings_name(
 
     beijing_hospital = make_user("hospital", institution_id=world.beijing_hospital.id).user
     sanya_hospital = make_user("hospital").user
-    assert not service.can_see_person(session, beijing_hospital, world.retiree)
+    assert not access.can_see_person(session, beijing_hospital, world.retiree)
     agency = make_user("agency").user
     filings.create_filing(
         session,
@@ -265,8 +267,8 @@ def test_a_hospital_sees_the_patients_its_filings_name(
         ),
         today=date(2026, 3, 2),
     )
-    assert service.can_see_person(session, beijing_hospital, world.retiree)
-    assert not service.can_see_person(session, sanya_hospital, world.retiree)
+    assert access.can_see_person(session, beijing_hospital, world.retiree)
+    assert not access.can_see_person(session, sanya_hospital, world.retiree)
     filings.create_filing(
         session,
         actor=agency,
@@ -279,8 +281,8 @@ def test_a_hospital_sees_the_patients_its_filings_name(
         today=date(2026, 3, 2),
     )
     # the issuing hospital and the chosen one see the retiree, no one else
-    assert service.can_see_person(session, beijing_hospital, world.retiree)
-    assert service.can_see_person(session, sanya_hospital, world.retiree)
-    assert not service.can_see_person(session, beijing_hospital, world.worker)
+    assert access.can_see_person(session, beijing_hospital, world.retiree)
+    assert access.can_see_person(session, sanya_hospital, world.retiree)
+    assert not access.can_see_person(session, beijing_hospital, world.worker)
     other = make_user("hospital", institution_id=world.other_hospital.id).user
-    assert not service.can_see_person(session, other, world.retiree)
+    assert not access.can_see_person(session, other, world.retiree)

@@ -6,6 +6,11 @@ order: in scope 50 × 500 = 25,000; the year's deductible 100 is met once; the p
 50% up to its 2,000 cap; the burden 25,000 − 2,000 = 23,000 exceeds the 3,000 on the
 account, so the account pays exactly 3,000 and never goes below zero. Then 20 threads
 retry one settlement with the same Idempotency-Key: one settlement, 20 identical answers.
+
+Settling and reversing the same encounters at once: a settle locks the encounter first, a
+reversal locks the settlement, the year and the account and then the encounter (through
+the ``SettlementReversed`` handler); the two never deadlock (see
+``yibao.encounters.handlers``).
 """
 
 from __future__ import annotations
@@ -29,16 +34,17 @@ from tests.integration.test_settle_kit import load_rules
 from yibao.api.app import create_app
 from yibao.config import Settings
 from yibao.db import make_engine, session_scope, upgrade_database
+from yibao.encounters.models import Encounter, FeeLine
 from yibao.identity import make_identity_number
 from yibao.registry.models import Account, AccountMovement, Institution, Person, Region
-from yibao.settlements.models import Encounter, FeeLine, SettlementRecord, YearAccumulator
+from yibao.settlements.models import SettlementRecord, YearAccumulator
 from yibao.users.service import create_user
 
 THREADS = 50
 SAME_KEY_THREADS = 20
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def pg_url() -> Iterator[str]:
     name = f"yibao_t_conc_{secrets.token_hex(5)}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -194,4 +200,86 @@ def test_concurrent_settlements_for_one_person_serialize(pg_url: str) -> None:
             .where(SettlementRecord.encounter_id == last)
         )
         assert count == 1
+    engine.dispose()
+
+
+def _fire_all(app: Any, token: str, calls: list[tuple[str, dict[str, Any], str]]) -> list[Any]:
+    """POST every (path, body, Idempotency-Key) at once, one thread and client each; an
+    exception (a deadlock would be one) is kept in place of the response."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def work(index: int, path: str, body: dict[str, Any], key: str) -> None:
+        try:
+            with TestClient(app) as client:
+                barrier.wait()
+                results[index] = client.post(
+                    path,
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+                )
+        except Exception as exc:  # kept for the assertion below
+            results[index] = exc
+
+    threads = [threading.Thread(target=work, args=(i, *call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+REVERSE_AND_SETTLE = 8
+
+
+def test_settling_and_reversing_the_same_encounters_at_once_never_deadlocks(pg_url: str) -> None:
+    """8 settled encounters of one person: each is reversed and settled again at the same
+    moment (16 requests). Every reversal succeeds; a settle either follows its reversal
+    (201) or finds the encounter still settled (409); nothing fails otherwise, and the
+    year, the account and the encounters agree with the settlements that stand."""
+    pairs = REVERSE_AND_SETTLE
+    engine = make_engine(pg_url, pool_size=2 * pairs + 5, max_overflow=10)
+    data = _setup(engine, pairs)
+    app = create_app(Settings(environment="test", database_url=pg_url), engine=engine)
+    person_id, token = data["person_id"], data["token"]
+    first = _fire(app, token, [(enc, f"first-{enc}") for enc in data["encounters"]])
+    assert [r.status_code for r in first] == [201] * pairs
+    settlement_of = {enc: r.json()["id"] for enc, r in zip(data["encounters"], first, strict=True)}
+
+    calls: list[tuple[str, dict[str, Any], str]] = []
+    for enc, settlement_id in settlement_of.items():
+        calls.append(
+            (f"/api/v1/settlements/{settlement_id}/reverse", {"reason": "race"}, f"rev-{enc}")
+        )
+        calls.append((f"/api/v1/encounters/{enc}/settle", {"on": "2026-03-02"}, f"again-{enc}"))
+    results = _fire_all(app, token, calls)
+    failures = [r for r in results if not hasattr(r, "status_code")]
+    assert not failures, failures[:3]
+    reversals, settles = results[0::2], results[1::2]
+    assert [r.status_code for r in reversals] == [201] * pairs, [r.text for r in reversals]
+    assert {r.status_code for r in settles} <= {201, 409}, [r.text for r in settles]
+    refused = [r for r in settles if r.status_code == 409]
+    assert all(r.json()["code"] == "state.invalid_transition" for r in refused)
+
+    with session_scope(engine) as session:
+        rows = list(
+            session.scalars(select(SettlementRecord).where(SettlementRecord.person_id == person_id))
+        )
+        standing = [r for r in rows if r.kind == "settlement" and r.state == "settled"]
+        assert len(rows) == 2 * pairs + (pairs - len(refused))
+        assert len(standing) == pairs - len(refused)
+        for enc in data["encounters"]:
+            encounter = session.get(Encounter, enc)
+            assert encounter is not None
+            here = [r for r in standing if r.encounter_id == enc]
+            assert len(here) <= 1
+            assert encounter.state == ("settled" if here else "open")
+        acc = session.get(YearAccumulator, (person_id, 2026))
+        assert acc is not None
+        assert acc.outpatient_in_scope_cum_fen == sum(r.in_scope_fen for r in rows)
+        assert acc.outpatient_in_scope_cum_fen == sum(r.in_scope_fen for r in standing)
+        assert acc.outpatient_pool_paid_cum_fen == sum(r.pool_fund_pay_fen for r in rows)
+        account = session.get(Account, person_id)
+        assert account is not None
+        assert account.balance_fen == 300_000 - sum(r.account_pay_fen for r in rows)
     engine.dispose()

@@ -124,7 +124,8 @@ def test_first_admission_settles_as_computed_by_hand(
     assert out["deposit_refund"] == "3000.00"
     assert [line["line_id"] for line in out["lines"]] == ["L1", "L2", "L3", "L4"]
     assert out["lines"][3]["over_limit_self_pay"] == "60.00"
-    assert any("deductible" in sentence for sentence in out["explanation"])
+    # explained in Chinese by default, the agency's own words
+    assert any("起付线" in sentence for sentence in out["explanation"])
 
     assert balance(session, patient) == 150_000 - 106_000
     row = year_row(session, patient)
@@ -174,8 +175,8 @@ def test_reversal_restores_exactly_this_claims_share_and_allows_settling_again(
     300, account 440 left, cash 720). Reversing A leaves exactly B's contributions and gives
     A's 1060 back to the account; A then settles again as a second admission."""
     first = admit(client, hospital, patient)
-    second = admit(client, hospital, patient)
     a = settle(client, hospital, first, "k-a").json()
+    second = admit(client, hospital, patient)  # one admission at a time: A is discharged
     b = settle(client, hospital, second, "k-b").json()
     assert b["amounts"]["deductible"] == "500.00" and b["amounts"]["pool_fund_pay"] == "900.00"
     assert b["amounts"]["supplementary_pay"] == "300.00"
@@ -367,7 +368,7 @@ def test_the_insured_person_sees_own_settlements_explained(
     me = make_user("insured", person_id=patient.id)
     listed = client.get(f"{API}/settlements", headers=me.headers).json()
     assert [row["id"] for row in listed] == [out["id"]]
-    detail = client.get(f"{API}/settlements/{out['id']}", headers=me.headers).json()
+    detail = client.get(f"{API}/settlements/{out['id']}?lang=en", headers=me.headers).json()
     assert detail["amounts"]["fund_pay_total"] == "1300.00"
     text = "\n".join(detail["explanation"])
     assert "unfiled" in text and "X003" in text and "not eligible" in text
@@ -388,8 +389,8 @@ def test_clearing_totals_per_region_pair_and_month(
     make_user: MakeUser,
 ) -> None:
     first = admit(client, hospital, patient)
-    second = admit(client, hospital, patient)
     a = settle(client, hospital, first, "k-c1").json()
+    second = admit(client, hospital, patient)
     settle(client, hospital, second, "k-c2")
     client.post(
         f"{API}/settlements/{a['id']}/reverse",
@@ -440,6 +441,13 @@ def test_local_and_networked_rules(
     encounter_id = admit(client, off, patient)
     refused = settle(client, off, encounter_id, "k-nn")
     assert refused.status_code == 422 and refused.json()["code"] == "settlement.not_networked"
+    # the patient pays in full there; the admission is closed without a settlement
+    cancelled = client.post(
+        f"{API}/encounters/{encounter_id}/cancel",
+        json={"reason": "paid in full: not networked"},
+        headers=off.headers,
+    )
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
     local = make_user("hospital", institution_id=home.id)
     encounter_id = admit(client, local, patient)
     out = settle(client, local, encounter_id, "k-local").json()

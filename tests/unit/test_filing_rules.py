@@ -144,16 +144,16 @@ def test_without_choice_every_networked_hospital_of_the_destination() -> None:
 
 
 def test_missing_documents_in_policy_order() -> None:
-    required = ["id_copy", "residence_proof", "retirement_certificate"]
-    assert rules.missing_documents(required, ["id_copy"], commitment_letter_allowed=True) == [
+    required = ["identity_copy", "residence_proof", "retirement_certificate"]
+    assert rules.missing_documents(required, ["identity_copy"], commitment_letter_allowed=True) == [
         "residence_proof",
         "retirement_certificate",
     ]
 
 
 def test_commitment_letter_replaces_residence_proof_only_where_allowed() -> None:
-    required = ["id_copy", "residence_proof"]
-    present = ["id_copy", "commitment_letter"]
+    required = ["identity_copy", "residence_proof"]
+    present = ["identity_copy", "commitment_letter"]
     assert rules.missing_documents(required, present, commitment_letter_allowed=True) == []
     assert rules.missing_documents(required, present, commitment_letter_allowed=False) == [
         "residence_proof"
@@ -243,7 +243,7 @@ def test_region_policies_load() -> None:
 
 def test_policy_file_errors_name_the_field() -> None:
     text = filing_policy_for("110000").model_dump_json()
-    broken = text.replace('"id_copy"', '"passport_scan"', 1)
+    broken = text.replace('"identity_copy"', '"passport_scan"', 1)
     with pytest.raises(InvalidInput) as caught:
         parse_filing_policy(broken, "x.yaml")
     assert caught.value.source == "x.yaml"

@@ -26,6 +26,11 @@ from yibao.filings.states import FilingState, allowed_actions, next_state
         ("approved", "change", "approved"),
         ("approved", "cancel", "cancelled"),
         ("approved", "expire", "expired"),
+        ("approved", "correct", "approved"),
+        ("draft", "withdraw", "withdrawn"),
+        ("submitted", "withdraw", "withdrawn"),
+        ("returned", "withdraw", "withdrawn"),
+        ("resubmitted", "withdraw", "withdrawn"),
     ],
 )
 def test_allowed_moves(state: str, action: str, expected: str) -> None:
@@ -35,7 +40,7 @@ def test_allowed_moves(state: str, action: str, expected: str) -> None:
 def test_illegal_move_lists_allowed_moves() -> None:
     with pytest.raises(InvalidTransition) as caught:
         next_state("draft", "approve")
-    assert caught.value.allowed == ["submit"]
+    assert caught.value.allowed == ["submit", "withdraw"]
     assert caught.value.code == "state.invalid_transition"
     assert "submit" in str(caught.value)
 
@@ -43,16 +48,16 @@ def test_illegal_move_lists_allowed_moves() -> None:
 def test_returned_filing_cannot_be_approved_before_resubmission() -> None:
     with pytest.raises(InvalidTransition) as caught:
         next_state("returned", "approve")
-    assert caught.value.allowed == ["resubmit"]
+    assert caught.value.allowed == ["resubmit", "withdraw"]
 
 
 def test_unknown_action_is_refused_like_an_illegal_one() -> None:
     with pytest.raises(InvalidTransition) as caught:
         next_state("approved", "teleport")
-    assert caught.value.allowed == ["change", "cancel", "expire"]
+    assert caught.value.allowed == ["change", "correct", "cancel", "expire"]
 
 
-@pytest.mark.parametrize("final", ["rejected", "cancelled", "expired"])
+@pytest.mark.parametrize("final", ["rejected", "cancelled", "expired", "withdrawn"])
 def test_final_states_allow_nothing(final: str) -> None:
     assert allowed_actions(final) == []
     assert FilingState(final) in states.FINAL_STATES
@@ -79,7 +84,7 @@ def test_referral_certificate_is_stamped_once() -> None:
     assert caught.value.allowed == []
 
 
-def test_states_module_imports_only_the_standard_library_and_errors() -> None:
+def test_states_module_imports_only_the_standard_library_and_the_kernel() -> None:
     tree = ast.parse(Path(states.__file__).read_text(encoding="utf-8"))
     imported = set()
     for node in ast.walk(tree):
@@ -87,5 +92,5 @@ def test_states_module_imports_only_the_standard_library_and_errors() -> None:
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module)
-    allowed = {"__future__", "collections.abc", "enum", "yibao.errors"}
+    allowed = {"__future__", "collections.abc", "enum", "yibao.errors", "yibao.workflow"}
     assert imported <= allowed, imported - allowed

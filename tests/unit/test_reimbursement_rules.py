@@ -49,9 +49,9 @@ def test_required_documents_per_case_and_filing() -> None:
     assert rules.required_documents(
         case="offsite_no_direct", setting="inpatient", filing_type="resettled_retiree"
     ) == [
-        "receipts",
+        "receipt",
         "expense_list",
-        "prescriptions",
+        "prescription",
         "detailed_list",
         "diagnosis_certificate",
         "hospital_grade_certificate",
@@ -79,10 +79,22 @@ def test_unknown_case_or_setting_is_refused() -> None:
 
 
 def test_rules_file_mistakes_name_the_place() -> None:
-    text = "documents: {receipts: r}\ncases:\n  c1: {inpatient: [receipts, passport]}\n"
+    text = "cases:\n  c1: {inpatient: [receipt, passport]}\n"
     with pytest.raises(InvalidInput) as caught:
         parse_rules_text(text, "x.yaml")
     assert "cases.c1.inpatient" in str(caught.value)
     assert "passport" in str(caught.value)
     with pytest.raises(InvalidInput):
-        parse_rules_text("documents: {a: b}\ncases: {c: {}}\nextra: 1\n", "x.yaml")
+        parse_rules_text("cases: {c: {}}\nextra: 1\n", "x.yaml")
+
+
+def test_rules_files_use_the_one_vocabulary_of_kinds() -> None:
+    # a former name is refused with the name it has now
+    with pytest.raises(InvalidInput) as caught:
+        parse_rules_text("cases:\n  c1: {inpatient: [receipts]}\n", "x.yaml")
+    assert "'receipts' is now called 'receipt'" in caught.value.reason
+    # a file may not bring its own list of kinds
+    with pytest.raises(InvalidInput) as own:
+        parse_rules_text("documents: {receipt: r}\ncases: {c: {}}\n", "x.yaml")
+    assert own.value.where == "documents"
+    assert rules_for("110000").documents["identity_copy"].startswith("身份证复印件")

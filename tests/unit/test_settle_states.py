@@ -6,13 +6,15 @@ from decimal import Decimal
 
 import pytest
 
+from yibao.encounters.states import encounter_next
+from yibao.engine.accumulators import accumulator_delta
 from yibao.engine.models import SettingAccumulator, SupplementaryAccumulator, YearAccumulators
 from yibao.errors import InvalidTransition
+from yibao.money import to_e4
 from yibao.pharmacy.states import refusal_reason
 from yibao.recovery.states import case_next
 from yibao.settlements.idempotency import request_hash
-from yibao.settlements.service import accumulator_delta, to_e4
-from yibao.settlements.states import deposit_outcome, encounter_next, settlement_next
+from yibao.settlements.states import deposit_outcome, settlement_next
 
 
 def test_an_encounter_is_settled_once_and_reopened_by_a_reversal() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+import yibao.wiring  # noqa: F401  (every reaction between concepts is subscribed)
 from yibao.api.errors import install_error_handlers
+from yibao.api.routers import ROUTERS
 from yibao.config import Settings, get_settings
 from yibao.db import make_engine, make_session_factory
 from yibao.identity import install_log_masking
@@ -15,8 +17,6 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the app; connects lazily (the engine opens connections on first use)."""
-    from yibao.api.routers import ROUTERS
-
     settings = settings or get_settings()
     app = FastAPI(
         title="Yibao",

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from yibao.errors import (
     Conflict,
     Forbidden,
+    Gone,
     InvalidInput,
     NotFound,
     Unauthorized,
@@ -31,6 +32,7 @@ _log = logging.getLogger("yibao.api")
 
 STATUS_BY_CLASS: tuple[tuple[type[YibaoError], int], ...] = (
     (NotFound, 404),
+    (Gone, 410),
     (Forbidden, 403),
     (Unauthorized, 401),
     (Conflict, 409),  # InvalidTransition is a Conflict

@@ -6,9 +6,11 @@ Append your concept's router here with one line.
 from fastapi import APIRouter
 
 from yibao.api import system_routes
+from yibao.approvals import routes as approval_routes
 from yibao.audit import routes as audit_routes
 from yibao.claim_checks import routes as claim_checks_routes
 from yibao.clearing import routes as clearing_routes
+from yibao.encounters import routes as encounter_routes
 from yibao.filings import routes as filing_routes
 from yibao.pharmacy import routes as pharmacy_routes
 from yibao.policies import routes as policy_routes
@@ -25,7 +27,9 @@ ROUTERS: list[APIRouter] = [
     policy_routes.router,
     user_routes.router,
     audit_routes.router,
+    approval_routes.router,
     filing_routes.router,
+    encounter_routes.router,
     settlement_routes.router,
     pharmacy_routes.router,
     recovery_routes.router,

@@ -10,15 +10,16 @@ checks the role and works both as ``dependencies=[require_roles(...)]`` and as
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from yibao.auth.models import ROLES, User
 from yibao.auth.tokens import authenticate
 from yibao.db import begin_for_writing, session_scope
+from yibao.engine.phrases import Lang, choose_language
 from yibao.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="Token from `yibao users create`")
@@ -66,3 +67,17 @@ def require_roles(*roles: str) -> Any:
         return user
 
     return Depends(_check)
+
+
+def explanation_language(
+    lang: Annotated[
+        Literal["zh", "en"] | None,
+        Query(description="Language of explanations: zh (default) or en"),
+    ] = None,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Lang:
+    """``?lang=`` first, then ``Accept-Language``, else Chinese."""
+    return choose_language(lang, accept_language)
+
+
+LangDep = Annotated[Lang, Depends(explanation_language)]

@@ -33,7 +33,31 @@ CHECK_CODES = (
     FREQUENCY_LIMIT,
 )
 
+BLOCKING_CODES = frozenset({DUPLICATE_INVOICE, OVERLAPPING_STAY, TOTAL_MISMATCH})
+"""Findings that stop a claim's approval until a second reviewer overrides them with a
+written reason; the others are warnings the reviewer reads."""
+
 SubjectKind = Literal["reimbursement", "settlement"]
+Severity = Literal["blocking", "warning"]
+
+
+def severity(code: str) -> Severity:
+    return "blocking" if code in BLOCKING_CODES else "warning"
+
+
+def finding_key(code: str, evidence: Mapping[str, Any]) -> str:
+    """What a finding is about, stable across re-runs of the checks: an override names
+    the findings it covers by these keys, so a new problem is not overridden by an old
+    decision."""
+    parts = [
+        code,
+        str(evidence.get("invoice_number", "")),
+        f"{evidence.get('other_kind', '')}:{evidence.get('other_ref', '')}",
+        str(evidence.get("compared", "")),
+        str(evidence.get("code", "")),
+        str(evidence.get("day", "")),
+    ]
+    return "|".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

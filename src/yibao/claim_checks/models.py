@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from yibao.claim_checks.checks import Severity, finding_key, severity
 from yibao.db import Base
 
 
@@ -28,6 +29,15 @@ class AuditFinding(Base):
     message: Mapped[str] = mapped_column(String(400))
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
     found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def severity(self) -> Severity:
+        """``blocking`` (stops an approval until overridden) or ``warning``."""
+        return severity(self.code)
+
+    @property
+    def key(self) -> str:
+        return finding_key(self.code, self.evidence)
 
 
 class AuditRun(Base):

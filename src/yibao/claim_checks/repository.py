@@ -8,10 +8,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from yibao.claim_checks.models import AuditFinding, AuditRun
-from yibao.settlements.models import Encounter, SettlementLine, SettlementRecord
+from yibao.encounters.models import Encounter
+from yibao.settlements.models import SettlementLine, SettlementRecord
+from yibao.settlements.states import INSTITUTION_SOURCES
 
 # Direct settlements (hospital window and pharmacy); reimbursements are checked as claims.
-DIRECT_SOURCES = ("direct", "pharmacy")
 
 
 def findings(session: Session, *, subject_kind: str, subject_id: int) -> list[AuditFinding]:
@@ -42,18 +43,6 @@ def clear_findings(session: Session, *, subject_kind: str, subject_id: int) -> N
     )
 
 
-def audited_settlement_ids(session: Session, *, ids: Collection[int]) -> set[int]:
-    if not ids:
-        return set()
-    return set(
-        session.scalars(
-            select(AuditRun.subject_id).where(
-                AuditRun.subject_kind == "settlement", AuditRun.subject_id.in_(list(ids))
-            )
-        )
-    )
-
-
 def live_settlements_of(session: Session, *, person_id: int) -> list[SettlementRecord]:
     """The person's direct settlements that stand (not reversed)."""
     return list(
@@ -62,7 +51,7 @@ def live_settlements_of(session: Session, *, person_id: int) -> list[SettlementR
                 SettlementRecord.person_id == person_id,
                 SettlementRecord.kind == "settlement",
                 SettlementRecord.state == "settled",
-                SettlementRecord.source.in_(DIRECT_SOURCES),
+                SettlementRecord.source.in_(INSTITUTION_SOURCES),
             )
         )
     )
@@ -79,7 +68,7 @@ def live_settlements_by_refs(session: Session, *, refs: Collection[str]) -> list
             select(SettlementRecord).where(
                 SettlementRecord.kind == "settlement",
                 SettlementRecord.state == "settled",
-                SettlementRecord.source.in_(DIRECT_SOURCES),
+                SettlementRecord.source.in_(INSTITUTION_SOURCES),
                 SettlementRecord.invoice_no.in_(wanted)
                 | SettlementRecord.claim_id.in_(wanted)
                 | SettlementRecord.msg_id.in_(wanted),
@@ -112,7 +101,7 @@ def settlements_of_month(
     stmt = select(SettlementRecord).where(
         SettlementRecord.kind == "settlement",
         SettlementRecord.state == "settled",
-        SettlementRecord.source.in_(DIRECT_SOURCES),
+        SettlementRecord.source.in_(INSTITUTION_SOURCES),
     )
     if year_month is not None:
         stmt = stmt.where(SettlementRecord.year_month == year_month)

@@ -10,9 +10,8 @@ from pydantic import BaseModel
 
 from yibao.auth.deps import SessionDep, require_roles
 from yibao.auth.models import User
-from yibao.claim_checks import repository as repo
 from yibao.claim_checks import service
-from yibao.reimbursements.schemas import FindingRead
+from yibao.claim_checks.schemas import FindingRead
 
 router = APIRouter(prefix="/audit-findings", tags=["audit checks"])
 
@@ -32,12 +31,9 @@ def list_findings(
     subject_id: Annotated[int | None, Query()] = None,
     person_id: Annotated[int | None, Query()] = None,
 ) -> list[FindingRead]:
-    if subject_kind is not None and subject_id is not None:
-        rows = service.findings_for(session, subject_kind=subject_kind, subject_id=subject_id)
-    elif person_id is not None:
-        rows = repo.findings_of_person(session, person_id=person_id)
-    else:
-        rows = []
+    rows = service.list_findings(
+        session, actor=user, subject_kind=subject_kind, subject_id=subject_id, person_id=person_id
+    )
     return [FindingRead.model_validate(r) for r in rows]
 
 
@@ -47,5 +43,7 @@ def run(
     user: Reviewer,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
 ) -> AuditRunRead:
-    checked, found = service.audit_settlements(session, year_month=month, now=datetime.now(UTC))
+    checked, found = service.run_checks_for(
+        session, actor=user, year_month=month, now=datetime.now(UTC)
+    )
     return AuditRunRead(settlements_checked=checked, findings=found)

@@ -1,9 +1,10 @@
 """The audit checks' data: item restrictions by sex, age and daily frequency.
 
 The engine's catalog CSV format is fixed, so what the catalog says about who may receive
-an item lives beside it in ``data/reimbursement_rules/item_restrictions.csv``
+an item lives beside it in ``data/claim_check_rules/item_restrictions.csv``
 (``region,code,sex,min_age,max_age,max_per_day``, every column after ``code`` optional);
-the default daily limit comes from the reimbursement rules file.
+the default daily limit comes from ``data/claim_check_rules/<region>.yaml`` (or
+``default.yaml``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ from __future__ import annotations
 import csv
 import io
 from functools import lru_cache
+from typing import Any
+
+import yaml
 
 from yibao.claim_checks.checks import AuditRules, ItemRestriction
+from yibao.data import demo_path
 from yibao.errors import InvalidInput
-from yibao.reimbursements.rules import RULES_DIR, parse_rules_text
 
 COLUMNS = ("region", "code", "sex", "min_age", "max_age", "max_per_day")
+RULES_DIR = demo_path("claim_check_rules")
 
 
 def _optional_int(value: str | None, source: str, where: str) -> int | None:
@@ -76,5 +81,23 @@ def audit_rules_for(insured_region: str) -> AuditRules:
     policy_path = RULES_DIR / f"{insured_region}.yaml"
     if not policy_path.is_file():
         policy_path = RULES_DIR / "default.yaml"
-    rules = parse_rules_text(policy_path.read_text(encoding="utf-8"), policy_path.name)
-    return build_rules(items, default_max_per_day=rules.default_max_per_day)
+    limit = parse_limits_text(policy_path.read_text(encoding="utf-8"), policy_path.name)
+    return build_rules(items, default_max_per_day=limit)
+
+
+def parse_limits_text(text: str, source: str) -> int | None:
+    """A region's claim-check settings: ``default_max_per_day`` (a positive whole number,
+    or absent for no default limit)."""
+    try:
+        data: Any = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise InvalidInput(source, "", f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(source, "", "expected a mapping")
+    unknown = set(data) - {"default_max_per_day"}
+    if unknown:
+        raise InvalidInput(source, "", f"unknown keys {sorted(unknown)}")
+    limit = data.get("default_max_per_day")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise InvalidInput(source, "default_max_per_day", "expected a positive integer")
+    return limit

@@ -11,12 +11,12 @@ and the monthly clearing run call, so every settlement is checked before it is c
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from yibao.claim_checks import access
 from yibao.claim_checks import repository as repo
 from yibao.claim_checks.checks import (
     AuditLine,
@@ -29,14 +29,10 @@ from yibao.claim_checks.models import AuditFinding, AuditRun
 from yibao.claim_checks.rules import audit_rules_for
 from yibao.errors import NotFound
 from yibao.invoices import normalise_invoice_number
-from yibao.money import from_fen
+from yibao.money import from_e4, from_fen
+from yibao.registry.access import Actor
 from yibao.registry.models import Person
-from yibao.reimbursements import repository as claims_repo
-from yibao.reimbursements.models import ReimbursementClaim
-from yibao.reimbursements.states import SETTLED_STATES
 from yibao.settlements.models import SettlementRecord
-
-E4 = Decimal(10_000)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -51,42 +47,6 @@ def _person(session: Session, person_id: int) -> Person:
 
 
 # --- subjects and history from the database --------------------------------------------------
-
-
-def _claim_lines(session: Session, claim_id: int) -> tuple[AuditLine, ...]:
-    return tuple(
-        AuditLine(
-            code=line.code,
-            quantity=Decimal(line.quantity_e4) / E4,
-            unit_price=Decimal(line.unit_price_e4) / E4,
-            day=line.service_date,
-            line_id=str(line.line_no),
-        )
-        for line in claims_repo.lines(session, claim_id)
-    )
-
-
-def claim_subject(session: Session, claim: ReimbursementClaim) -> AuditSubject:
-    person = _person(session, claim.person_id)
-    inpatient = claim.setting == "inpatient"
-    return AuditSubject(
-        kind="reimbursement",
-        ref=str(claim.id),
-        person_id=str(claim.person_id),
-        sex=person.sex,
-        birth_date=person.birth_date,
-        treatment_region=claim.treatment_region,
-        setting=claim.setting,
-        treatment_date=claim.treatment_date,
-        lines=_claim_lines(session, claim.id),
-        invoices=tuple(
-            Invoice(i.number, from_fen(i.amount_fen))
-            for i in claims_repo.invoices(session, claim.id)
-        ),
-        declared_total=from_fen(claim.declared_total_fen),
-        admitted_on=claim.admitted_on if inpatient else None,
-        discharged_on=claim.treatment_date if inpatient else None,
-    )
 
 
 def _settlement_refs(record: SettlementRecord) -> tuple[str, ...]:
@@ -105,8 +65,8 @@ def _settlement_lines(session: Session, ids: Sequence[int]) -> dict[int, tuple[A
         by_settlement[line.settlement_id].append(
             AuditLine(
                 code=line.code,
-                quantity=Decimal(line.quantity_e4) / E4,
-                unit_price=Decimal(line.unit_price_e4) / E4,
+                quantity=from_e4(line.quantity_e4),
+                unit_price=from_e4(line.unit_price_e4),
                 line_id=line.line_id,
             )
         )
@@ -138,38 +98,24 @@ def _settlement_records(
     return records
 
 
-def _claim_records(session: Session, claims: Sequence[ReimbursementClaim]) -> list[PriorRecord]:
-    records = []
-    for claim in claims:
-        inpatient = claim.setting == "inpatient"
-        records.append(
-            PriorRecord(
-                kind="reimbursement",
-                ref=str(claim.id),
-                person_id=str(claim.person_id),
-                setting=claim.setting,
-                treatment_date=claim.treatment_date,
-                invoice_numbers=tuple(i.number for i in claims_repo.invoices(session, claim.id)),
-                admitted_on=claim.admitted_on if inpatient else None,
-                discharged_on=claim.treatment_date if inpatient else None,
-                lines=_claim_lines(session, claim.id),
-            )
-        )
-    return records
+HistorySource = Callable[[Session, AuditSubject, set[str]], list[PriorRecord]]
+_HISTORY_SOURCES: list[HistorySource] = []
+
+
+def register_history_source(source: HistorySource) -> HistorySource:
+    """Add what another concept keeps on record (manual claims already reimbursed): called
+    with the subject and its normalised invoice numbers; usable as a decorator."""
+    if source not in _HISTORY_SOURCES:
+        _HISTORY_SOURCES.append(source)
+    return source
 
 
 def history_for(session: Session, subject: AuditSubject) -> list[PriorRecord]:
-    """Everything on record that counts: the person's reimbursed claims and standing direct
-    settlements, and anyone's that carry one of the subject's invoice numbers."""
+    """Everything on record that counts: the person's standing direct settlements and
+    anyone's that carry one of the subject's invoice numbers, and what every registered
+    source adds (the reimbursed claims)."""
     person_id = int(subject.person_id)
     numbers = {normalise_invoice_number(i.number) for i in subject.invoices}
-    claims = {
-        c.id: c
-        for c in [
-            *claims_repo.settled_claims_of(session, person_id=person_id, states=SETTLED_STATES),
-            *claims_repo.claims_with_invoices(session, numbers=numbers, states=SETTLED_STATES),
-        ]
-    }
     settlements = {
         s.id: s
         for s in [
@@ -177,10 +123,8 @@ def history_for(session: Session, subject: AuditSubject) -> list[PriorRecord]:
             *repo.live_settlements_by_refs(session, refs=numbers),
         ]
     }
-    return [
-        *_claim_records(session, [claims[k] for k in sorted(claims)]),
-        *_settlement_records(session, [settlements[k] for k in sorted(settlements)]),
-    ]
+    others = [record for source in _HISTORY_SOURCES for record in source(session, subject, numbers)]
+    return [*others, *_settlement_records(session, [settlements[k] for k in sorted(settlements)])]
 
 
 def settlement_subject(session: Session, settlement: SettlementRecord) -> AuditSubject:
@@ -208,9 +152,10 @@ def settlement_subject(session: Session, settlement: SettlementRecord) -> AuditS
 # --- running and storing ---------------------------------------------------------------------
 
 
-def _store(
+def check_subject(
     session: Session, subject: AuditSubject, *, insured_region: str, now: datetime | None
 ) -> list[AuditFinding]:
+    """Run every check on ``subject``; its stored findings are replaced."""
     found = run_checks(
         subject,
         history=history_for(session, subject),
@@ -244,20 +189,11 @@ def _store(
     return rows
 
 
-def audit_claim(
-    session: Session, *, claim: ReimbursementClaim, now: datetime | None = None
-) -> list[AuditFinding]:
-    """Run every check on a reimbursement claim; its stored findings are replaced."""
-    return _store(
-        session, claim_subject(session, claim), insured_region=claim.insured_region, now=now
-    )
-
-
 def audit_settlement(
     session: Session, *, settlement: SettlementRecord, now: datetime | None = None
 ) -> list[AuditFinding]:
     """Run every check on a direct settlement; its stored findings are replaced."""
-    return _store(
+    return check_subject(
         session,
         settlement_subject(session, settlement),
         insured_region=settlement.insured_region,
@@ -280,6 +216,32 @@ def audit_settlements(
         found += len(audit_settlement(session, settlement=settlement, now=now))
         checked += 1
     return checked, found
+
+
+def list_findings(
+    session: Session,
+    *,
+    actor: Actor,
+    subject_kind: str | None = None,
+    subject_id: int | None = None,
+    person_id: int | None = None,
+) -> list[AuditFinding]:
+    """Findings of one subject or of one person, as far as ``actor`` may see them."""
+    if subject_kind is not None and subject_id is not None:
+        rows = findings_for(session, subject_kind=subject_kind, subject_id=subject_id)
+    elif person_id is not None:
+        rows = repo.findings_of_person(session, person_id=person_id)
+    else:
+        rows = []
+    return access.visible_findings(session, actor, rows)
+
+
+def run_checks_for(
+    session: Session, *, actor: Actor, year_month: str | None, now: datetime
+) -> tuple[int, int]:
+    """Check the direct settlements not checked yet (a centre or an admin asks)."""
+    access.require_checker(session, actor)
+    return audit_settlements(session, year_month=year_month, now=now)
 
 
 def findings_for(session: Session, *, subject_kind: str, subject_id: int) -> list[AuditFinding]:

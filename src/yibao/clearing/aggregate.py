@@ -20,7 +20,6 @@ _ZERO = Decimal("0.00")
 
 EntryKind = Literal["settlement", "reversal"]
 Pair = tuple[str, str]
-FUNDS = ("pool", "supplementary", "assistance", "account")
 
 
 def month_of(day: date) -> str:

@@ -12,16 +12,12 @@ from rich.table import Table
 from yibao.auth.tokens import authenticate
 from yibao.clearing import service
 from yibao.clearing.models import ClearingStatement
-from yibao.cli.support import command_session, reports_errors
+from yibao.commands import TokenOpt, command_session, reports_errors
 from yibao.money import fmt, from_fen
 
 app = typer.Typer(
     help="Clearing (清算) between insured and treatment regions.", no_args_is_help=True
 )
-
-TokenOpt = Annotated[
-    str, typer.Option("--token", envvar="YIBAO_TOKEN", help="Bearer token of the acting user")
-]
 
 
 def _out() -> Console:
@@ -66,9 +62,11 @@ def _table(rows: list[ClearingStatement], title: str) -> Table:
 @app.command("build")
 @reports_errors
 def build(
-    month: Annotated[str, typer.Argument(help="YYYY-MM")],
+    month: Annotated[str, typer.Argument(help="The month to clear, YYYY-MM.")],
     token: TokenOpt,
-    confirm: Annotated[bool, typer.Option(help="Freeze the statements too")] = False,
+    confirm: Annotated[
+        bool, typer.Option(help="Also ask to freeze the statements the user owes (four eyes).")
+    ] = False,
 ) -> None:
     """Audit the month's settlements, then build (and optionally confirm) its statements."""
     console = Console(stderr=True)
@@ -97,7 +95,8 @@ def build(
 @app.command("list")
 @reports_errors
 def list_statements(
-    token: TokenOpt, month: Annotated[str | None, typer.Option(help="YYYY-MM")] = None
+    token: TokenOpt,
+    month: Annotated[str | None, typer.Option(help="Only this month, YYYY-MM.")] = None,
 ) -> None:
     """Statements of the user's region (all for an admin)."""
     with command_session() as session:
@@ -108,9 +107,15 @@ def list_statements(
 
 @app.command("confirm")
 @reports_errors
-def confirm(statement_id: int, token: TokenOpt) -> None:
-    """Freeze one draft statement."""
+def confirm(
+    statement_id: Annotated[int, typer.Argument(help="The statement's id.")], token: TokenOpt
+) -> None:
+    """Ask to freeze one draft statement of an ended month; a second user of the centre
+    approves the request (POST /api/v1/approvals/ID/approve)."""
     with command_session() as session:
         user = authenticate(session, token=token)
-        row = service.confirm_statement(session, actor=user, statement_id=statement_id)
-        typer.echo(f"statement {row.id} confirmed")
+        approval = service.confirm_statement(session, actor=user, statement_id=statement_id)
+        typer.echo(
+            f"statement {statement_id}: confirmation requested as approval {approval.id}; "
+            "a second user approves it"
+        )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
 from yibao.clearing.models import ClearingItem, ClearingStatement
 from yibao.settlements.models import SettlementRecord
+from yibao.settlements.repository import cleared_between_regions
 
 # Direct settlements at hospitals and pharmacies are cleared between regions; manual
 # reimbursements are paid by the insured region itself.
-CLEARED_SOURCES = ("direct", "pharmacy")
 
 
 def settlements_up_to(session: Session, *, year_month: str) -> list[SettlementRecord]:
@@ -27,8 +27,7 @@ def settlements_up_to(session: Session, *, year_month: str) -> list[SettlementRe
             select(s)
             .where(
                 s.year_month <= year_month,
-                s.source.in_(CLEARED_SOURCES),
-                s.insured_region != s.treatment_region,
+                cleared_between_regions(),
                 s.id.not_in(frozen),
             )
             .order_by(s.id)
@@ -48,16 +47,12 @@ def confirmed_keys(session: Session) -> set[tuple[str, str, str]]:
 
 
 def statements(
-    session: Session, *, year_month: str | None = None, region: str | None = None
+    session: Session, *, where: ColumnElement[bool], year_month: str | None = None
 ) -> list[ClearingStatement]:
-    stmt = select(ClearingStatement)
+    """``where`` is the caller's scope (see ``clearing.access``)."""
+    stmt = select(ClearingStatement).where(where)
     if year_month is not None:
         stmt = stmt.where(ClearingStatement.year_month == year_month)
-    if region is not None:
-        stmt = stmt.where(
-            (ClearingStatement.insured_region == region)
-            | (ClearingStatement.treatment_region == region)
-        )
     return list(
         session.scalars(
             stmt.order_by(
@@ -69,16 +64,14 @@ def statements(
     )
 
 
-def drop_drafts(session: Session, *, year_month: str) -> None:
+def drop_drafts(session: Session, *, year_month: str, where: ColumnElement[bool]) -> None:
+    """Delete the month's draft statements within ``where`` (the caller's scope)."""
     drafts = select(ClearingStatement.id).where(
-        ClearingStatement.year_month == year_month, ClearingStatement.state == "draft"
+        ClearingStatement.year_month == year_month, ClearingStatement.state == "draft", where
     )
-    session.execute(delete(ClearingItem).where(ClearingItem.statement_id.in_(drafts)))
-    session.execute(
-        delete(ClearingStatement).where(
-            ClearingStatement.year_month == year_month, ClearingStatement.state == "draft"
-        )
-    )
+    ids = list(session.scalars(drafts))
+    session.execute(delete(ClearingItem).where(ClearingItem.statement_id.in_(ids)))
+    session.execute(delete(ClearingStatement).where(ClearingStatement.id.in_(ids)))
 
 
 def item_ids(session: Session, statement_id: int) -> list[int]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from yibao.approvals.schemas import ApprovalRead
 from yibao.auth.deps import SessionDep, require_roles
 from yibao.auth.models import User
 from yibao.clearing import service
@@ -16,14 +17,21 @@ router = APIRouter(prefix="/clearing", tags=["clearing"])
 Clearer = Annotated[User, require_roles(*service.CLEARERS)]
 
 
-@router.post("/months/{month}", summary="Build the month's statements (confirm=true: freeze)")
+@router.post(
+    "/months/{month}",
+    summary="Build the month's statements; confirm=true also asks to freeze the ones owed "
+    "(202: a second user approves each)",
+)
 def build_month(
     month: str,
     session: SessionDep,
     user: Clearer,
+    response: Response,
     confirm: Annotated[bool, Query()] = False,
 ) -> list[StatementRead]:
     rows = service.build_month(session, actor=user, month=month, confirm=confirm)
+    if confirm:
+        response.status_code = 202
     return [StatementRead.of(r) for r in rows]
 
 
@@ -46,7 +54,11 @@ def statement_settlements(statement_id: int, session: SessionDep, user: Clearer)
     return service.statement_items(session, actor=user, statement_id=statement_id)
 
 
-@router.post("/statements/{statement_id}/confirm", summary="Freeze one statement")
-def confirm(statement_id: int, session: SessionDep, user: Clearer) -> StatementRead:
-    row = service.confirm_statement(session, actor=user, statement_id=statement_id)
-    return StatementRead.of(row)
+@router.post(
+    "/statements/{statement_id}/confirm",
+    status_code=202,
+    summary="Ask to freeze one statement of an ended month; a second user approves (四眼原则)",
+)
+def confirm(statement_id: int, session: SessionDep, user: Clearer) -> ApprovalRead:
+    approval = service.confirm_statement(session, actor=user, statement_id=statement_id)
+    return ApprovalRead.of(approval)

@@ -8,20 +8,24 @@ month is built, the audit checks run over every direct settlement not yet checke
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from yibao.approvals import service as approvals
+from yibao.approvals.models import Approval
 from yibao.audit.service import record
 from yibao.auth.models import User
 from yibao.claim_checks.service import audit_settlements
+from yibao.clearing import access
 from yibao.clearing import repository as repo
 from yibao.clearing.aggregate import ClearingEntry, Statement, build_statements, parse_month
 from yibao.clearing.models import ClearingItem, ClearingStatement
 from yibao.clearing.states import next_state
 from yibao.clock import business_date
-from yibao.errors import Forbidden, NotFound, ValidationFailed
+from yibao.errors import ValidationFailed
 from yibao.money import from_fen, to_fen
 from yibao.settlements.models import SettlementRecord
 
@@ -29,6 +33,7 @@ Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: called while a month is being cleared."""
 
 CLEARERS = ("agency", "admin")
+"""Roles that reach the clearing routes; which agencies take part: :mod:`.access`."""
 
 
 def _now(now: datetime | None) -> datetime:
@@ -40,20 +45,6 @@ def _month(text: str) -> str:
         return parse_month(text)
     except ValueError as exc:
         raise ValidationFailed(str(exc), code="clearing.month_invalid") from None
-
-
-def _require_clearer(actor: User) -> None:
-    if actor.role not in CLEARERS:
-        raise Forbidden("only agencies and admins clear between regions", code="clearing.forbidden")
-
-
-def _visible(actor: User, statement: ClearingStatement) -> bool:
-    if actor.role == "admin":
-        return True
-    return actor.role == "agency" and actor.region_code in (
-        statement.insured_region,
-        statement.treatment_region,
-    )
 
 
 def entry_of(record_: SettlementRecord) -> ClearingEntry:
@@ -109,12 +100,16 @@ def build_month(
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> list[ClearingStatement]:
-    """(Re)build the month's draft statements; with ``confirm``, freeze them too.
+    """(Re)build the month's draft statements and return those the actor is a party to;
+    with ``confirm``, ask for the confirmation of those the actor owes (a second user
+    approves each: see :func:`confirm_statement`).
 
     Confirmed statements of the month stay as they are; whatever they do not hold and
     belongs to the month (a late reversal) goes to the next open month.
     """
-    _require_clearer(actor)
+    scope = access.statement_scope(session, actor)
+    if confirm:
+        access.require_debtor(session, actor)
     year_month = _month(month)
     at = _now(now)
     tick = progress or (lambda stage, done, total: None)
@@ -126,19 +121,32 @@ def build_month(
         entries.append(entry_of(settlement))
         if index % 500 == 0 or index == len(records):
             tick("load", index, len(records))
-    statements = build_statements(year_month, entries, confirmed=repo.confirmed_keys(session))
-    repo.drop_drafts(session, year_month=year_month)
+    statements = [
+        statement
+        for statement in build_statements(
+            year_month, entries, confirmed=repo.confirmed_keys(session)
+        )
+        if access.party_to(
+            session,
+            actor,
+            insured_region=statement.insured_region,
+            treatment_region=statement.treatment_region,
+        )
+    ]
+    # Only the caller's own drafts are rebuilt: another region's stay as they are.
+    repo.drop_drafts(session, year_month=year_month, where=scope)
     rows = []
     for index, statement in enumerate(statements, start=1):
         rows.append(_store(session, statement, at=at))
         tick("statements", index, len(statements))
     if confirm:
         for row in rows:
-            _confirm(session, row, actor=actor, at=at)
+            if access.may_confirm(session, actor, row):
+                confirm_statement(session, actor=actor, statement_id=row.id, now=at)
     record(
         session,
         actor=actor,
-        action="clearing.confirm_month" if confirm else "clearing.build_month",
+        action="clearing.build_month",
         entity="clearing_month",
         entity_id=year_month,
         before=None,
@@ -150,7 +158,7 @@ def build_month(
         },
         at=at,
     )
-    return repo.statements(session, year_month=year_month)
+    return repo.statements(session, year_month=year_month, where=scope)
 
 
 def _confirm(session: Session, row: ClearingStatement, *, actor: User, at: datetime) -> None:
@@ -173,28 +181,62 @@ def _confirm(session: Session, row: ClearingStatement, *, actor: User, at: datet
 
 def confirm_statement(
     session: Session, *, actor: User, statement_id: int, now: datetime | None = None
-) -> ClearingStatement:
-    """Freeze one draft statement as it stands."""
-    _require_clearer(actor)
+) -> Approval:
+    """Ask to freeze one draft statement of an ended month, as it stands: the debtor
+    region's centre asks, and a second user of that centre (or an admin) approves; the
+    statement is confirmed by the approval (四眼原则)."""
+    at = _now(now)
     row = get_statement(session, actor=actor, statement_id=statement_id)
-    _confirm(session, row, actor=actor, at=_now(now))
-    return row
+    access.require_confirmer(session, actor, row, now=at)
+    next_state(row.state, "confirm")
+    return approvals.request_approval(
+        session,
+        kind=CONFIRM_STATEMENT,
+        subject=f"clearing_statement:{row.id}",
+        summary=f"confirm the clearing statement {row.year_month} "
+        f"{row.insured_region}→{row.treatment_region}: {from_fen(amount_due_fen(row))} due",
+        payload={"statement_id": row.id},
+        region_code=row.insured_region,
+        actor=actor,
+        now=at,
+    )
+
+
+def _may_confirm(session: Session, user: User, payload: Mapping[str, Any]) -> bool:
+    row = session.get(ClearingStatement, int(payload["statement_id"]))
+    return row is not None and access.may_confirm(session, user, row)
+
+
+def _carry_out_confirmation(
+    session: Session, payload: Mapping[str, Any], approval: Approval, user: User
+) -> Mapping[str, Any]:
+    at = approval.decided_at or datetime.now(UTC)
+    row = session.get(ClearingStatement, int(payload["statement_id"]), with_for_update=True)
+    assert row is not None
+    access.require_month_ended(row, now=at)
+    _confirm(session, row, actor=user, at=at)
+    return {"statement_id": row.id, "state": row.state}
+
+
+CONFIRM_STATEMENT = "clearing.confirm"
+approvals.register_kind(
+    approvals.ApprovalKind(CONFIRM_STATEMENT, _may_confirm, _carry_out_confirmation)
+)
 
 
 def get_statement(session: Session, *, actor: User, statement_id: int) -> ClearingStatement:
-    row = session.get(ClearingStatement, statement_id)
-    if row is None or not _visible(actor, row):
-        raise NotFound(f"clearing statement {statement_id} not found", code="clearing.not_found")
-    return row
+    return access.readable(
+        session, actor, session.get(ClearingStatement, statement_id), statement_id
+    )
 
 
 def list_statements(
     session: Session, *, actor: User, month: str | None = None
 ) -> list[ClearingStatement]:
-    _require_clearer(actor)
     year_month = _month(month) if month else None
-    region = None if actor.role == "admin" else actor.region_code or "-"
-    return repo.statements(session, year_month=year_month, region=region)
+    return repo.statements(
+        session, year_month=year_month, where=access.statement_scope(session, actor)
+    )
 
 
 def amount_due_fen(row: ClearingStatement) -> int:

@@ -1,4 +1,6 @@
-"""The clearing statement (清算单) life cycle. Pure: standard library only.
+"""The clearing statement (清算单) life cycle.
+
+Pure: standard library and :mod:`yibao.workflow` only.
 
 A draft statement is rebuilt every time the month is cleared; ``confirm`` freezes it: its
 figures and the settlements and reversals it holds never change again, and anything that
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from yibao.errors import InvalidTransition
+from yibao.workflow import Workflow
 
 
 class StatementState(StrEnum):
@@ -18,22 +20,32 @@ class StatementState(StrEnum):
     CONFIRMED = "confirmed"
 
 
-TRANSITIONS: Mapping[StatementState, Mapping[str, StatementState]] = {
-    StatementState.DRAFT: {"rebuild": StatementState.DRAFT, "confirm": StatementState.CONFIRMED},
-    StatementState.CONFIRMED: {},
-}
+class StatementAction(StrEnum):
+    REBUILD = "rebuild"
+    CONFIRM = "confirm"
+
+
+S, A = StatementState, StatementAction
+
+STATEMENT_WORKFLOW = Workflow(
+    "clearing statement",
+    StatementState,
+    StatementAction,
+    {
+        S.DRAFT: {A.REBUILD: S.DRAFT, A.CONFIRM: S.CONFIRMED},
+        S.CONFIRMED: {},
+    },
+)
+TRANSITIONS: Mapping[StatementState, Mapping[StatementAction, StatementState]] = (
+    STATEMENT_WORKFLOW.table
+)
 
 
 def allowed_actions(state: str) -> list[str]:
-    return list(TRANSITIONS.get(StatementState(state), {}))
+    """The actions the table allows from ``state``, in table order."""
+    return [str(action) for action in STATEMENT_WORKFLOW.allowed(state)]
 
 
 def next_state(state: str, action: str) -> StatementState:
     """The state after ``action``, or :class:`InvalidTransition` listing the allowed moves."""
-    current = StatementState(state)
-    try:
-        return TRANSITIONS[current][action]
-    except KeyError:
-        raise InvalidTransition(
-            "clearing statement", str(current), action, allowed_actions(current)
-        ) from None
+    return STATEMENT_WORKFLOW.next(state, action)

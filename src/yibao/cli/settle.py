@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from yibao.commands import say_error
+from yibao.data import demo_path
 from yibao.engine import (
     Catalog,
     Claim,
@@ -185,14 +187,15 @@ def settle_command(
 ) -> None:
     """Settle CLAIMS with the treatment place's catalog and the insured place's policy."""
     if output_format not in ("json", "table"):
-        typer.echo(f"error: --format: {output_format!r} is not json or table", err=True)
+        say_error(f"--format: {output_format!r} is not json or table")
         raise typer.Exit(2)
     try:
         results = settle_files(
             claims, catalogs=catalog, policy_files=policy or [], policy_dirs=policies or []
         )
     except InvalidInput as exc:
-        typer.echo(f"error: {exc}", err=True)
+        # The contract's form, "error: FILE: PLACE: REASON" (no code): its tools read it.
+        say_error(str(exc))
         raise typer.Exit(2) from None
     if output_format == "table":
         render_table(results, explain=explain, console=Console(width=200))
@@ -203,8 +206,6 @@ def settle_command(
 
 def show_demo_settlements(console: Console) -> None:
     """Settle the packaged demo claims and print the table with every explanation."""
-    from yibao.data import demo_path
-
     results = settle_files(
         demo_path("claims", "demo-claims.json"),
         catalogs=sorted(demo_path("catalogs").glob("*.csv")),

@@ -10,24 +10,33 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+import yibao.wiring  # noqa: F401  (every reaction between concepts is subscribed)
+from yibao.api.app import create_app
 from yibao.cli.settle import show_demo_settlements
 from yibao.config import Settings
 from yibao.db import make_engine, session_scope, upgrade_database
 from yibao.demo.guide import render_guide
 from yibao.demo.loader import load_demo
+from yibao.documents.cli import clean_up_at_start
 
 
 def demo_command(
-    host: Annotated[str, typer.Option(help="Interface for the server")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port for the server")] = 8000,
-    var_dir: Annotated[Path, typer.Option(help="Where the demo database lives")] = Path("var"),
-    serve: Annotated[bool, typer.Option(help="Start the server after loading")] = True,
+    host: Annotated[str, typer.Option(help="Interface for the server.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for the server.")] = 8000,
+    var_dir: Annotated[
+        Path, typer.Option(help="Folder of the demo's database (demo.db) and uploads.")
+    ] = Path("var"),
+    serve: Annotated[bool, typer.Option(help="Start the server after loading.")] = True,
     settle: Annotated[
-        bool, typer.Option(help="First settle the demo claims and explain each one")
+        bool, typer.Option(help="First settle the demo claims and explain each one.")
     ] = True,
 ) -> None:
-    """Load the demo (regions, institutions, persons, policies, catalogs, filings, one
-    user per role) into a fresh SQLite database, print a guide, and start the server."""
+    """Load the demo (regions, institutions, persons, policies, catalogs, filings, one user
+    per role) into a fresh SQLite database, print a guide with a token per role, and start
+    the server. Operator's command: no token.
+
+    With the default --var-dir, the other commands then use ./var/demo.db as long as
+    ./var/yibao.db does not exist (`yibao db status`)."""
     if settle:
         show_demo_settlements(Console(width=160))
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -60,6 +69,5 @@ def demo_command(
         return
     import uvicorn
 
-    from yibao.api.app import create_app
-
+    clean_up_at_start(settings)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from yibao.auth.models import User
 from yibao.data import demo_path
+from yibao.filings import service as filings
 from yibao.identity import make_identity_number
 from yibao.policies import service as policies
 from yibao.registry import service as registry
@@ -124,8 +125,10 @@ USERS: list[tuple[str, str, str, dict[str, str]]] = [
     ("unit", "北京示范科技有限公司经办人", "unit", {"unit": "bj_tech"}),
     ("insured", "王建国", "insured", {"person": "wang"}),
     ("hospital", "三亚示范中心医院医保办", "hospital", {"institution": "H460200001"}),
+    ("hospital_sy2", "三亚示范第二人民医院医保办", "hospital", {"institution": "H460200003"}),
     ("hospital_bj", "北京示范第一医院医保办", "hospital", {"institution": "H110000001"}),
     ("agency_bd", "保定市医保中心审核员", "agency", {"agency": "bd_center"}),
+    ("street_office_bd", "莲池区街道社保所窗口", "street_office", {"agency": "bd_street"}),
     ("pharmacy_sy", "三亚示范大药房", "hospital", {"institution": "P460200001"}),
     ("insured_zhang", "张伟", "insured", {"person": "zhang"}),
 ]
@@ -221,12 +224,6 @@ def load_demo(session: Session, *, upload_dir: Path, today: date | None = None) 
 
 def _demo_filings(session: Session, result: DemoResult, *, upload_dir: Path, today: date) -> None:
     """A few filings through the filing service: one approved, one waiting for review."""
-    try:
-        from yibao.filings import service as filings
-    except ImportError:  # pragma: no cover - the filing service ships with the platform
-        result.notes.append("filings service not available: no demo filings")
-        return
-
     users, persons, inst = result.users, result.persons, result.institutions
 
     def attempt(key: str, build: Callable[[], int]) -> None:
@@ -251,7 +248,8 @@ def _demo_filings(session: Session, result: DemoResult, *, upload_dir: Path, tod
             )
 
     def resettled() -> int:
-        # 王建国 retired to Sanya: the street office files, the Beijing center approves.
+        # 王建国 retired to Sanya: the street office files, both chosen hospitals' medical
+        # insurance offices stamp the form (seed 000), the Beijing center approves.
         desk, reviewer = users["street_office"], users["agency"]
         filing = filings.create_filing(
             session,
@@ -265,7 +263,12 @@ def _demo_filings(session: Session, result: DemoResult, *, upload_dir: Path, tod
             ),
             today=today,
         )
-        upload(filing.id, desk, "id_copy", "residence_proof", "retirement_certificate")
+        upload(filing.id, desk, "identity_copy", "residence_proof", "retirement_certificate")
+        stamped_at = datetime.combine(today, datetime.min.time(), UTC)
+        for hospital in ("hospital", "hospital_sy2"):
+            filings.stamp_hospital(
+                session, actor=users[hospital], filing_id=filing.id, now=stamped_at
+            )
         filings.submit_filing(session, actor=desk, filing_id=filing.id, today=today)
         filings.approve_filing(session, actor=reviewer, filing_id=filing.id, today=today)
         return filing.id
@@ -285,17 +288,18 @@ def _demo_filings(session: Session, result: DemoResult, *, upload_dir: Path, tod
             ),
             today=today,
         )
-        upload(filing.id, desk, "id_copy", "employment_proof")
+        upload(filing.id, desk, "identity_copy", "employment_proof")
         filings.submit_filing(session, actor=desk, filing_id=filing.id, today=today)
         return filing.id
 
     def emergency() -> int:
-        # 孙丽 (Baoding) fell ill in Sanya; the hotline approved, filed afterwards (补办).
-        reviewer = users["agency_bd"]
+        # 孙丽 (Baoding) fell ill in Sanya; the hotline approved, filed afterwards (补办) at
+        # her street office; the Baoding centre approves (never the user who filed it).
+        desk, reviewer = users["street_office_bd"], users["agency_bd"]
         called = datetime.combine(today - timedelta(days=3), datetime.min.time(), UTC)
         filing = filings.create_filing(
             session,
-            actor=reviewer,
+            actor=desk,
             request=filings.FilingRequest(
                 person_id=persons["sun"].id,
                 category="emergency",
@@ -306,8 +310,8 @@ def _demo_filings(session: Session, result: DemoResult, *, upload_dir: Path, tod
             ),
             today=today,
         )
-        upload(filing.id, reviewer, "id_copy", "emergency_record")
-        filings.submit_filing(session, actor=reviewer, filing_id=filing.id, today=today)
+        upload(filing.id, desk, "identity_copy", "emergency_record")
+        filings.submit_filing(session, actor=desk, filing_id=filing.id, today=today)
         filings.approve_filing(session, actor=reviewer, filing_id=filing.id, today=today)
         return filing.id
 

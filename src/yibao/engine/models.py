@@ -21,7 +21,15 @@ AccountPart = Literal["in_scope_personal", "pre_self_pay", "over_limit_self_pay"
 
 SETTINGS: tuple[Setting, ...] = ("inpatient", "outpatient")
 LEVELS = (1, 2, 3)
-LONG_TERM_FILINGS = frozenset({"resettled_retiree", "long_term_resident", "posted_worker"})
+LONG_TERM_FILINGS = frozenset(
+    {
+        "resettled_retiree",
+        "long_term_resident",
+        "posted_worker",
+        "minor_with_parents",
+        "resident_mother_postnatal",
+    }
+)
 TEMPORARY_FILINGS = frozenset({"referral", "emergency", "other_temporary"})
 FILING_TYPES = LONG_TERM_FILINGS | TEMPORARY_FILINGS
 EXCLUDING_LIABILITIES = frozenset({"work_injury", "third_party", "public_health", "abroad"})

@@ -1,18 +1,26 @@
-"""The contract's JSON shapes of results and accumulators, and the plain-text explanation."""
+"""The contract's JSON shapes of results and accumulators, and the explanation for people.
+
+The explanation is built here, in English, with the phrases of :mod:`yibao.engine.phrases`,
+which also say it in Chinese: English is what ``yibao settle --explain`` prints (the
+contract's output) and what a stored settlement keeps; Chinese is chosen at render time.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from . import phrases as say
 from .models import (
     Explanation,
+    LineResult,
     SettingAccumulator,
     Settlement,
     SupplementaryAccumulator,
     YearAccumulators,
 )
+from .phrases import Lang
 
 _FEN = Decimal("0.01")
 
@@ -36,6 +44,9 @@ LINE_FIELDS = ("amount", "full_self_pay", "over_limit_self_pay", "pre_self_pay",
 
 
 def money(value: Decimal) -> str:
+    """Yuan with exactly two decimals, as plain text (``1234.50``): a value quantized to the
+    fen has exponent -2, which ``str`` never writes in E notation (and is twice as fast as
+    ``format(x, "f")`` on the settle path)."""
     return str(value.quantize(_FEN))
 
 
@@ -114,70 +125,119 @@ def result_to_dict(result: Settlement, *, explain: bool = False) -> dict[str, An
     return out
 
 
-def explanation_lines(result: Settlement) -> list[str]:
-    """The reasoning behind a result, one sentence a line, for people."""
+# --- the explanation --------------------------------------------------------------------
+
+
+def explanation_lines(result: Settlement, *, lang: Lang = "en") -> list[str]:
+    """The reasoning behind a result, one sentence a line, for people.
+
+    English by default: what ``yibao settle --explain`` prints and what a stored settlement
+    keeps. ``lang="zh"`` says the same sentences in Chinese (:mod:`yibao.engine.phrases`).
+    """
     exp = result.explanation or Explanation(offsite_reason="")
     out: list[str] = []
     if result.offsite_status is not None:
-        out.append(f"off-site status {result.offsite_status}: {exp.offsite_reason}")
+        out.append(say.OFFSITE.say(status=result.offsite_status, reason=exp.offsite_reason))
     if result.status == "rejected":
-        out.append(f"rejected: {result.reason}")
-        return out
-    out.append(f"policy {result.policy_id} ({result.setting})")
-    for line in result.lines:
-        head = f"line {line.code} {line.name} class {line.item_class or '?'}"
-        head += f": amount {money(line.amount)}"
-        if not line.eligible:
-            out.append(f"{head}; not eligible ({line.not_eligible_reason}) → self-pay")
-            continue
+        out.append(say.REJECTED.say(reason=str(result.reason)))
+        return localise_explanation(out, lang)
+    out.append(say.POLICY.say(policy=str(result.policy_id), setting=result.setting))
+    out.extend(_line_sentence(line) for line in result.lines)
+    out.append(
+        say.DEDUCTIBLE.say(
+            due=money(exp.deductible_due),
+            before=money(exp.deductible_met_before),
+            met=money(result.deductible),
+        )
+    )
+    if exp.reduction:
+        out.append(say.REDUCTION.say(ratio=_ratio(exp.reduction), mode=exp.reduction_mode))
+    out.extend(_fund_sentences(result, exp))
+    out.append(
+        say.BURDEN.say(
+            burden=money(result.personal_burden),
+            account=money(result.account_pay),
+            eligible=money(exp.account_eligible),
+            cash=money(result.cash_pay),
+        )
+    )
+    out.extend(exp.notes)
+    return localise_explanation(out, lang)
+
+
+def localise_explanation(lines: Sequence[str], lang: Lang) -> list[str]:
+    """Explanation sentences as stored (English) said in ``lang``; see :func:`phrases.localise`."""
+    return say.localise(lines, lang)
+
+
+def plain(value: Decimal) -> str:
+    """A quantity or a unit price as people write it: ``40``, ``0.5``, ``35.5``, never ``4E+1``."""
+    return format(value.normalize(), "f")
+
+
+def _line_sentence(line: LineResult) -> str:
+    if not line.eligible:
+        bits = [say.NOT_ELIGIBLE.say(reason=str(line.not_eligible_reason))]
+    else:
         bits = []
         if line.price_ceiling is not None:
             bits.append(
-                f"ceiling {money(line.price_ceiling)}, over limit {money(line.over_limit_self_pay)}"
+                say.CEILING.say(
+                    ceiling=money(line.price_ceiling), over=money(line.over_limit_self_pay)
+                )
             )
         else:
-            bits.append("no price ceiling")
+            bits.append(say.NO_CEILING.say())
         if line.item_class == "B":
-            bits.append(f"self-pay ratio {_ratio(line.self_pay_ratio)}")
+            bits.append(say.SELF_PAY_RATIO.say(ratio=_ratio(line.self_pay_ratio)))
         if line.offsite_extra:
-            bits.append(f"off-site pre-self-pay {money(line.offsite_extra)}")
-        bits.append(f"pre-self-pay {money(line.pre_self_pay)}, in scope {money(line.in_scope)}")
-        out.append(f"{head}; " + "; ".join(bits))
-    out.append(
-        f"deductible due {money(exp.deductible_due)}"
-        f" (met before {money(exp.deductible_met_before)}),"
-        f" met on this claim {money(result.deductible)}"
+            bits.append(say.OFFSITE_EXTRA.say(extra=money(line.offsite_extra)))
+        bits.append(say.IN_SCOPE.say(pre=money(line.pre_self_pay), scope=money(line.in_scope)))
+    return say.LINE.say(
+        code=line.code,
+        name=line.name,
+        cls=line.item_class or "?",
+        amount=money(line.amount),
+        bits="; ".join(bits),
     )
-    if exp.reduction:
-        out.append(f"off-site reduction {_ratio(exp.reduction)} ({exp.reduction_mode})")
+
+
+def _fund_sentences(result: Settlement, exp: Explanation) -> list[str]:
+    """The band parts, the pool fund, the supplementary items and medical assistance."""
+    out: list[str] = []
     for part in exp.parts:
-        rate = _ratio(part.rate)
+        figures = {
+            "start": money(part.start),
+            "end": money(part.end),
+            "amount": money(part.amount),
+            "rate": _ratio(part.rate),
+        }
         if part.rate != part.base_ratio:
-            rate += f" (band {_ratio(part.base_ratio)} lowered)"
-        out.append(
-            f"band part {money(part.start)}–{money(part.end)}: {money(part.amount)} at {rate}"
-        )
-    cap = "" if exp.pool_cap_left is None else f"; cap left {money(exp.pool_cap_left)}"
-    out.append(
-        f"pool fund computed {money(exp.pool_computed)}{cap}; pays {money(result.pool_fund_pay)}"
-    )
+            out.append(say.BAND_LOWERED.say(**figures, base=_ratio(part.base_ratio)))
+        else:
+            out.append(say.BAND.say(**figures))
+    computed, pays = money(exp.pool_computed), money(result.pool_fund_pay)
+    if exp.pool_cap_left is None:
+        out.append(say.POOL.say(computed=computed, pays=pays))
+    else:
+        out.append(say.POOL_CAP.say(computed=computed, left=money(exp.pool_cap_left), pays=pays))
     if exp.pool_cap_reached:
-        out.append("annual cap of the pool fund reached")
+        out.append(say.POOL_CAP_REACHED.say())
     for supp in exp.supplementary:
-        pieces = ", ".join(f"{money(p.amount)} at {_ratio(p.rate)}" for p in supp.parts) or "none"
+        pieces = ", ".join(
+            say.PIECE.say(amount=money(p.amount), rate=_ratio(p.rate)) for p in supp.parts
+        )
+        phrase = say.SUPPLEMENTARY_CAPPED if supp.cap_reached else say.SUPPLEMENTARY
         out.append(
-            f"supplementary {supp.name}: base {money(supp.base)} from {money(supp.start)}; "
-            f"paid parts {pieces}; pays {money(supp.paid)}"
-            + ("; annual cap reached" if supp.cap_reached else "")
+            phrase.say(
+                name=supp.name,
+                base=money(supp.base),
+                start=money(supp.start),
+                pieces=pieces or "none",
+                paid=money(supp.paid),
+            )
         )
     if result.assistance_pay or exp.assistance_computed:
-        out.append(
-            f"medical assistance pays {money(result.assistance_pay)}"
-            + ("; annual cap reached" if exp.assistance_cap_reached else "")
-        )
-    out.append(
-        f"personal burden {money(result.personal_burden)}: account {money(result.account_pay)}"
-        f" (may pay {money(exp.account_eligible)}), cash {money(result.cash_pay)}"
-    )
-    out.extend(exp.notes)
+        phrase = say.ASSISTANCE_CAPPED if exp.assistance_cap_reached else say.ASSISTANCE
+        out.append(phrase.say(paid=money(result.assistance_pay)))
     return out

@@ -5,10 +5,17 @@ from a Debian package (``fonts-wqy-microhei``, ``fonts-wqy-zenhei``, ``fonts-not
 ``fonts-arphic-uming``, ``fonts-droid-fallback``) or ``YIBAO_CJK_FONT`` names a font file;
 otherwise labels are English with pinyin, and a Chinese value is shown by its code
 (region code, hospital code, masked identity number) beside a pointer to the JSON.
+
+Each certificate carries a verification code (验证码): a keyed digest of its filing
+number under the platform's ``YIBAO_SECRET_KEY``, so a hospital shown a printed
+certificate can check it (``GET /filings/verify``) without trusting the paper.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,14 +23,33 @@ from typing import Any
 
 from fpdf import FPDF
 
-CATEGORY_NAMES: dict[str, tuple[str, str]] = {
-    "resettled_retiree": ("异地安置退休人员", "Resettled retiree (yidi anzhi tuixiu)"),
-    "long_term_resident": ("异地长期居住人员", "Long-term resident (yidi changqi juzhu)"),
-    "posted_worker": ("常驻异地工作人员", "Posted worker (changzhu yidi gongzuo)"),
-    "referral": ("异地转诊人员", "Referral (yidi zhuanzhen)"),
-    "emergency": ("异地急诊抢救人员", "Emergency (jizhen qiangjiu)"),
-    "other_temporary": ("其他临时外出就医人员", "Other temporary (qita linshi waichu)"),
-}
+from yibao.filings.rules import CATEGORY_NAMES
+
+__all__ = [
+    "CATEGORY_NAMES",
+    "certificate_pdf",
+    "find_cjk_font",
+    "verification_code",
+    "verification_code_matches",
+]
+
+VERIFICATION_CODE_LENGTH = 8
+
+
+def verification_code(number: str, secret: str) -> str:
+    """The certificate's verification code: 8 characters of base32 (A-Z, 2-7), e.g.
+    ``K3F92QXA``; the same number and secret always give the same code."""
+    digest = hmac.new(
+        secret.encode("utf-8"), f"filing-certificate:{number}".encode(), hashlib.sha256
+    ).digest()
+    return base64.b32encode(digest).decode("ascii")[:VERIFICATION_CODE_LENGTH]
+
+
+def verification_code_matches(number: str, code: str, secret: str) -> bool:
+    """Whether ``code`` is the certificate's; spaces, hyphens and case do not matter."""
+    given = code.replace(" ", "").replace("-", "").upper()
+    return hmac.compare_digest(given, verification_code(number, secret))
+
 
 CJK_FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -45,7 +71,9 @@ _FIELDS = (
     ("validity", "有效期", "Valid (youxiaoqi)"),
     ("hospitals", "定点医院", "Hospitals (dingdian yiyuan)"),
     ("approved", "审批", "Approved (shenpi)"),
+    ("cancelled", "注销", "Cancelled (zhuxiao)"),
     ("hotline", "电话备案", "Hotline approval (dianhua beian)"),
+    ("verification", "验证码", "Verification code (yanzhengma)"),
 )
 
 
@@ -100,9 +128,18 @@ def _values(cert: Mapping[str, Any], *, cjk: bool) -> list[tuple[str, str]]:
         "hospitals": hospital_text,
         "approved": f"{cert['approved_on']}",
     }
+    if cert.get("cancelled_on"):
+        back = cert.get("local_use_from")
+        rows["cancelled"] = (
+            f"{cert['cancelled_on']}，次日（{back}）起恢复参保地就医"
+            if cjk
+            else f"{cert['cancelled_on']}; the card works at home again from {back}"
+        )
     if cert.get("hotline"):
         call = cert["hotline"]
         rows["hotline"] = f"{call['reference']} @ {call['called_at']}"
+    if cert.get("verification_code"):
+        rows["verification"] = cert["verification_code"]
     labels = [(key, z if cjk else e) for key, z, e in _FIELDS if key in rows]
     return [(label, rows[key]) for key, label in labels]
 

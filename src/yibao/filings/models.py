@@ -1,7 +1,9 @@
-"""Off-site filings (异地就医备案): the filing, its documents and its chosen hospitals."""
+"""Off-site filings (异地就医备案): the filing and its chosen hospitals (documents:
+:mod:`yibao.documents`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -20,8 +22,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db import Base
+from yibao.filings.rules import CATEGORIES
+from yibao.filings.states import FilingState
 
 SUBMITTERS = ("person", "unit", "street_office", "agency")
+
+
+def _one_of(column: str, values: Iterable[str]) -> str:
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 class Filing(Base):
@@ -29,16 +37,9 @@ class Filing(Base):
 
     __tablename__ = "filings"
     __table_args__ = (
-        CheckConstraint(
-            "category IN ('resettled_retiree', 'long_term_resident', 'posted_worker',"
-            " 'referral', 'emergency', 'other_temporary')",
-            name="category",
-        ),
-        CheckConstraint(
-            "state IN ('draft', 'submitted', 'returned', 'resubmitted', 'approved',"
-            " 'rejected', 'cancelled', 'expired')",
-            name="state",
-        ),
+        # Both lists as of migration 0008_filing_journeys; growing one needs a migration.
+        CheckConstraint(_one_of("category", CATEGORIES), name="category"),
+        CheckConstraint(_one_of("state", (str(s) for s in FilingState)), name="state"),
         CheckConstraint(
             "submitted_via IN ('person', 'unit', 'street_office', 'agency')", name="submitted_via"
         ),
@@ -89,6 +90,8 @@ class Filing(Base):
     locked_until: Mapped[date | None] = mapped_column(Date)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # Withdrawn before a decision (撤回): kept for the history, blocks no new filing.
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
     renews_filing_id: Mapped[int | None] = mapped_column(ForeignKey("filings.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
@@ -108,34 +111,22 @@ class Filing(Base):
             "missing_documents": self.missing_documents,
             "reject_reason": self.reject_reason,
             "cancelled_on": self.cancelled_on,
+            "withdrawn_on": self.withdrawn_on,
         }
 
 
-class FilingDocument(Base):
-    """An uploaded document; the file lives under the configured upload folder."""
-
-    __tablename__ = "filing_documents"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    filing_id: Mapped[int] = mapped_column(ForeignKey("filings.id"), index=True)
-    doc_type: Mapped[str] = mapped_column(String(40))
-    filename: Mapped[str] = mapped_column(String(200))
-    content_type: Mapped[str] = mapped_column(String(80))
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    # Relative to the upload folder.
-    storage_path: Mapped[str] = mapped_column(String(300))
-    uploaded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-
-
 class FilingHospital(Base):
-    """A hospital the person chose (定点医院), in the order chosen."""
+    """A hospital the person chose (定点医院), in the order chosen, and its stamp on the
+    resettlement form where the region requires one (seed 000: 医保办盖章)."""
 
     __tablename__ = "filing_hospitals"
 
     filing_id: Mapped[int] = mapped_column(ForeignKey("filings.id"), primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
+    stamped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stamped_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def stamp_state(self) -> str:
+        return "stamped" if self.stamped_at is not None else "unstamped"

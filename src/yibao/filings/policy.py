@@ -1,10 +1,14 @@
 """Filing policy data per insured region, read from ``yibao/data/filing_rules/<region>.yaml``.
 
-What varies between regions is data, not code: validity and lock period per category,
-the documents each category requires, whether a personal commitment letter may replace
-the residence proof, whether hospitals are chosen (and how many), and whether the card
-is suspended locally while a filing applies (seed 001) or still works (national rule).
-A region without its own file gets ``default.yaml``.
+What varies between regions is data, not code: the categories a region offers and who
+fits each (scheme, person type, age, sex, employment), validity and lock period per
+category, the documents each category requires, whether the chosen hospitals stamp the
+form (seed 000), whether a personal commitment letter may replace the residence proof,
+whether hospitals are chosen (and how many), and whether the card is suspended locally
+while a filing applies (seed 001) or still works (national rule). A region without its own
+file gets ``default.yaml``. The vocabulary of categories (and whether each is long-term)
+is the platform's (:data:`yibao.filings.rules.CATEGORIES`): the settlement engine and the
+database know it.
 """
 
 from __future__ import annotations
@@ -14,10 +18,18 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from yibao.documents.kinds import is_known_kind, unknown_kind_message
 from yibao.errors import InvalidInput
-from yibao.filings.rules import CATEGORIES, DOCUMENT_TYPES, LONG_TERM_CATEGORIES
+from yibao.filings.rules import CATEGORIES, LONG_TERM_CATEGORIES, CategoryFit
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "data" / "filing_rules"
 
@@ -26,17 +38,50 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class FitRules(_Strict):
+    """Who a category is for (every key optional; an absent key does not restrict)."""
+
+    schemes: tuple[Literal["employee", "resident"], ...] = ()
+    person_types: tuple[str, ...] = ()
+    min_age: int | None = Field(default=None, ge=0, le=150)
+    max_age: int | None = Field(default=None, ge=0, le=150)
+    sexes: tuple[Literal["M", "F"], ...] = ()
+    # True: posted by an insured unit (派驻); False: no employing unit; None: either.
+    employed_by_unit: bool | None = None
+
+    @model_validator(mode="after")
+    def _ages_in_order(self) -> FitRules:
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise ValueError(f"min_age {self.min_age} is above max_age {self.max_age}")
+        return self
+
+    def as_rule(self) -> CategoryFit:
+        return CategoryFit(
+            schemes=tuple(self.schemes),
+            person_types=self.person_types,
+            min_age=self.min_age,
+            max_age=self.max_age,
+            sexes=tuple(self.sexes),
+            employed_by_unit=self.employed_by_unit,
+        )
+
+
 class CategoryRules(_Strict):
     validity_months: int | None = Field(ge=1, le=120)
+    # No change (hospitals, destination, category) before; cancelling is always possible.
     lock_months: int = Field(default=0, ge=0, le=120)
     documents: tuple[str, ...]
+    fits: FitRules = FitRules()
+    # Seed 000: each chosen hospital's medical insurance office stamps the form (盖章)
+    # before the agency reviews it. Needs hospital choice for the category.
+    hospital_stamp: bool = False
 
     @field_validator("documents")
     @classmethod
     def _known_documents(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [d for d in value if d not in DOCUMENT_TYPES]
+        unknown = [d for d in value if not is_known_kind(d)]
         if unknown:
-            raise ValueError(f"unknown document types {unknown}; known: {list(DOCUMENT_TYPES)}")
+            raise ValueError(unknown_kind_message(unknown[0]))
         return value
 
 
@@ -65,15 +110,35 @@ class FilingPolicy(_Strict):
 
     @field_validator("categories")
     @classmethod
-    def _all_categories(cls, value: dict[str, CategoryRules]) -> dict[str, CategoryRules]:
-        missing = [c for c in CATEGORIES if c not in value]
+    def _known_categories(cls, value: dict[str, CategoryRules]) -> dict[str, CategoryRules]:
         unknown = [c for c in value if c not in CATEGORIES]
-        if missing or unknown:
-            raise ValueError(f"categories must be exactly {list(CATEGORIES)}")
+        if unknown or not value:
+            raise ValueError(
+                f"unknown categories {unknown}; the platform knows {list(CATEGORIES)}"
+                if unknown
+                else "a region offers at least one category"
+            )
         return value
 
+    @model_validator(mode="after")
+    def _stamps_need_a_choice(self) -> FilingPolicy:
+        for name, rules in self.categories.items():
+            if rules.hospital_stamp and not self.hospital_choice.applies_to(name):
+                raise ValueError(
+                    f"categories.{name}.hospital_stamp needs hospital_choice for {name}"
+                    " (only chosen hospitals stamp the form)"
+                )
+        return self
+
+    def offers(self, name: str) -> bool:
+        return name in self.categories
+
     def category(self, name: str) -> CategoryRules:
+        """The rules of a category the region offers (see :meth:`offers`)."""
         return self.categories[name]
+
+    def needs_hospital_stamps(self, name: str) -> bool:
+        return self.offers(name) and self.category(name).hospital_stamp
 
 
 def parse_filing_policy(text: str, source: str) -> FilingPolicy:

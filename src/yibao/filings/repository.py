@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from yibao.filings.models import Filing, FilingDocument, FilingHospital
+from yibao.documents import repository as documents_repo
+from yibao.documents.models import Document, DocumentOwner
+from yibao.filings.models import Filing, FilingHospital
 from yibao.filings.rules import LONG_TERM_CATEGORIES, HospitalFacts
 from yibao.filings.states import OPEN_STATES, REVIEWABLE_STATES, FilingState
 from yibao.registry.models import Institution
@@ -29,23 +31,16 @@ def get_by_number(session: Session, number: str) -> Filing | None:
 def list_filings(
     session: Session,
     *,
+    where: ColumnElement[bool],
     person_id: int | None = None,
-    person_ids: Sequence[int] | None = None,
-    insured_region: str | None = None,
-    referral_hospital_id: int | None = None,
     states: Sequence[str] | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[Filing]:
-    stmt = select(Filing)
+    """Newest first; ``where`` is the caller's scope (see ``filings.access``)."""
+    stmt = select(Filing).where(where)
     if person_id is not None:
         stmt = stmt.where(Filing.person_id == person_id)
-    if person_ids is not None:
-        stmt = stmt.where(Filing.person_id.in_(list(person_ids)))
-    if insured_region is not None:
-        stmt = stmt.where(Filing.insured_region == insured_region)
-    if referral_hospital_id is not None:
-        stmt = stmt.where(Filing.referral_hospital_id == referral_hospital_id)
     if states:
         stmt = stmt.where(Filing.state.in_(list(states)))
     return list(session.scalars(stmt.order_by(Filing.id.desc()).limit(limit).offset(offset)))
@@ -59,14 +54,9 @@ def review_queue(session: Session, *, insured_region: str | None) -> list[Filing
     return list(session.scalars(stmt.order_by(Filing.submitted_on, Filing.id)))
 
 
-def documents(session: Session, filing_id: int) -> list[FilingDocument]:
-    stmt = select(FilingDocument).where(FilingDocument.filing_id == filing_id)
-    return list(session.scalars(stmt.order_by(FilingDocument.id)))
-
-
-def document(session: Session, filing_id: int, document_id: int) -> FilingDocument | None:
-    doc = session.get(FilingDocument, document_id)
-    return doc if doc is not None and doc.filing_id == filing_id else None
+def documents(session: Session, filing_id: int) -> list[Document]:
+    """The filing's documents in upload order."""
+    return documents_repo.for_owner(session, DocumentOwner.filing(filing_id))
 
 
 def chosen_hospitals(session: Session, filing_id: int) -> list[Institution]:
@@ -79,14 +69,33 @@ def chosen_hospitals(session: Session, filing_id: int) -> list[Institution]:
     return list(session.scalars(stmt))
 
 
+def chosen_rows(session: Session, filing_id: int) -> list[FilingHospital]:
+    """The filing's chosen hospitals as rows (with their stamps), in the order chosen."""
+    stmt = (
+        select(FilingHospital)
+        .where(FilingHospital.filing_id == filing_id)
+        .order_by(FilingHospital.position)
+    )
+    return list(session.scalars(stmt))
+
+
 def replace_hospitals(session: Session, filing_id: int, institution_ids: Sequence[int]) -> None:
-    for row in session.scalars(select(FilingHospital).where(FilingHospital.filing_id == filing_id)):
-        session.delete(row)
+    """Choose ``institution_ids`` in this order; a hospital chosen before keeps its stamp."""
+    kept = {row.institution_id: row for row in chosen_rows(session, filing_id)}
+    for institution_id, row in kept.items():
+        if institution_id not in institution_ids:
+            session.delete(row)
     session.flush()
     for position, institution_id in enumerate(institution_ids, start=1):
-        session.add(
-            FilingHospital(filing_id=filing_id, institution_id=institution_id, position=position)
-        )
+        existing = kept.get(institution_id)
+        if existing is None:
+            session.add(
+                FilingHospital(
+                    filing_id=filing_id, institution_id=institution_id, position=position
+                )
+            )
+        else:
+            existing.position = position
     session.flush()
 
 

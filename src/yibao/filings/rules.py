@@ -1,4 +1,4 @@
-"""Filing rules as pure functions (standard library only).
+"""Filing rules as pure functions (standard library and the document kinds only).
 
 Each rule takes plain values (the region's policy figures are passed in by the service)
 and returns data: a date, a list of problems (empty when the rule holds). The service
@@ -13,31 +13,132 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-LONG_TERM_CATEGORIES = ("resettled_retiree", "long_term_resident", "posted_worker")
+from yibao.documents.kinds import KNOWN_KINDS, DocumentKind
+
+LONG_TERM_CATEGORIES = (
+    "resettled_retiree",
+    "long_term_resident",
+    "posted_worker",
+    "minor_with_parents",
+    "resident_mother_postnatal",
+)
 TEMPORARY_CATEGORIES = ("referral", "emergency", "other_temporary")
 CATEGORIES = LONG_TERM_CATEGORIES + TEMPORARY_CATEGORIES
+"""The platform's vocabulary of filing categories; each region's filing rules say which
+it offers, who fits each and what each needs (:mod:`yibao.filings.policy`)."""
 
-RESIDENCE_PROOF = "residence_proof"
-COMMITMENT_LETTER = "commitment_letter"
-REFERRAL_CERTIFICATE = "referral_certificate"
+# category → (中文, English label with pinyin): printed on the certificate, sent in answers.
+CATEGORY_NAMES: dict[str, tuple[str, str]] = {
+    "resettled_retiree": ("异地安置退休人员", "Resettled retiree (yidi anzhi tuixiu)"),
+    "long_term_resident": ("异地长期居住人员", "Long-term resident (yidi changqi juzhu)"),
+    "posted_worker": ("常驻异地工作人员", "Posted worker (changzhu yidi gongzuo)"),
+    "minor_with_parents": (
+        "未成年人随父母异地居住",
+        "Minor living with parents off-site (weichengnianren sui fumu yidi juzhu)",
+    ),
+    "resident_mother_postnatal": (
+        "城乡居民产后随配偶或父母异地居住的女性",
+        "Resident-scheme mother living off-site after childbirth (chanhou yidi juzhu)",
+    ),
+    "referral": ("异地转诊人员", "Referral (yidi zhuanzhen)"),
+    "emergency": ("异地急诊抢救人员", "Emergency (jizhen qiangjiu)"),
+    "other_temporary": ("其他临时外出就医人员", "Other temporary (qita linshi waichu)"),
+}
 
-DOCUMENT_TYPES = (
-    "id_copy",  # 身份证复印件
-    RESIDENCE_PROOF,  # 居住证明 (居住证 / 户口簿)
-    COMMITMENT_LETTER,  # 个人承诺书
-    "retirement_certificate",  # 退休证
-    "employment_proof",  # 常驻异地工作证明
-    REFERRAL_CERTIFICATE,  # 转诊证明
-    "emergency_record",  # 急诊病历 / 抢救证明
-    "application_form",  # 申报审批表
-    "other",
-)
+RESIDENCE_PROOF = DocumentKind.RESIDENCE_PROOF
+COMMITMENT_LETTER = DocumentKind.COMMITMENT_LETTER
+REFERRAL_CERTIFICATE = DocumentKind.REFERRAL_CERTIFICATE
+
+# The one vocabulary of document kinds, shared with reimbursement claims.
+DOCUMENT_TYPES = KNOWN_KINDS
 
 _REGION = re.compile(r"^\d{6}$")
 
 
 def is_long_term(category: str) -> bool:
     return category in LONG_TERM_CATEGORIES
+
+
+def category_name(category: str) -> str:
+    """The category's Chinese name (its code when the platform does not know it)."""
+    names = CATEGORY_NAMES.get(category)
+    return names[0] if names else category
+
+
+# --- who fits a category ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PersonFacts:
+    """What the category-fit rule needs to know about the person, on the filing day."""
+
+    scheme: str  # employee | resident
+    person_type: str  # the registry's type: retired, in_service, minor, adult, ...
+    age: int
+    sex: str  # M | F
+    employed_by_unit: bool  # an insured unit (参保单位) employs the person
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryFit:
+    """Who a category is for; an empty tuple or None means "anyone"."""
+
+    schemes: tuple[str, ...] = ()
+    person_types: tuple[str, ...] = ()
+    min_age: int | None = None
+    max_age: int | None = None
+    sexes: tuple[str, ...] = ()
+    employed_by_unit: bool | None = None
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Whole years of age on ``day`` (a person born 29 February turns a year older on 1 March)."""
+    years = day.year - birth_date.year
+    return years - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def _either(values: Sequence[str]) -> str:
+    return " or ".join(values)
+
+
+_SEX_WORDS = {"M": ("men", "a man"), "F": ("women", "a woman")}
+
+
+def category_fit_problems(category: str, fit: CategoryFit, person: PersonFacts) -> list[str]:
+    """Why ``person`` does not fit ``category`` (empty when they do), one reason per rule.
+
+    E.g. "resettled_retiree is for retired persons; this person is in_service".
+    """
+    problems: list[str] = []
+    if fit.schemes and person.scheme not in fit.schemes:
+        problems.append(
+            f"{category} is for the {_either(fit.schemes)} scheme;"
+            f" this person is insured in the {person.scheme} scheme"
+        )
+    if fit.person_types and person.person_type not in fit.person_types:
+        problems.append(
+            f"{category} is for {_either(fit.person_types)} persons;"
+            f" this person is {person.person_type}"
+        )
+    if fit.min_age is not None and person.age < fit.min_age:
+        problems.append(
+            f"{category} is for persons aged {fit.min_age} or more; this person is {person.age}"
+        )
+    if fit.max_age is not None and person.age > fit.max_age:
+        problems.append(
+            f"{category} is for persons aged {fit.max_age} or less; this person is {person.age}"
+        )
+    if fit.sexes and person.sex not in fit.sexes:
+        wanted = _either([_SEX_WORDS.get(s, (s, s))[0] for s in fit.sexes])
+        who = _SEX_WORDS.get(person.sex, (person.sex, person.sex))[1]
+        problems.append(f"{category} is for {wanted}; this person is {who}")
+    if fit.employed_by_unit is True and not person.employed_by_unit:
+        problems.append(
+            f"{category} is for persons posted by an insured unit; this person has no unit"
+        )
+    if fit.employed_by_unit is False and person.employed_by_unit:
+        problems.append(f"{category} is for persons without an employing unit; this person has one")
+    return problems
 
 
 # --- dates -----------------------------------------------------------------------------
@@ -58,7 +159,8 @@ def validity_end(valid_from: date, validity_months: int | None) -> date | None:
 
 
 def lock_end(valid_from: date, lock_months: int) -> date | None:
-    """Last day of the lock period in which a filing cannot be changed or cancelled."""
+    """Last day of the lock period in which a filing cannot be changed (hospitals,
+    destination, category); cancelling is always possible (seed 001)."""
     if lock_months <= 0:
         return None
     return add_months(valid_from, lock_months) - timedelta(days=1)
@@ -70,8 +172,30 @@ def is_locked(valid_from: date, lock_months: int, today: date) -> bool:
 
 
 def cancellation_end(today: date) -> date:
-    """A cancellation takes effect from the next day: the filing still covers ``today``."""
+    """A cancellation is made on ``today`` and the filing still covers that day; from the
+    next day the card works at home again (seed 001)."""
     return today
+
+
+def local_use_from(*, state: str, cancelled_on: date | None, valid_to: date | None) -> date | None:
+    """The day the card works at home again after a filing ended: the day after the
+    cancellation (seed 001) or after the last valid day of an expired filing; None while
+    the filing applies or never did."""
+    if state == "cancelled" and cancelled_on is not None:
+        return cancelled_on + timedelta(days=1)
+    if state == "expired" and valid_to is not None:
+        return valid_to + timedelta(days=1)
+    return None
+
+
+def mask_name(name: str) -> str:
+    """A name as a hospital checking a certificate sees it: 王建国 → 王*国, 王国 → 王*."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" * len(name)
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def is_expired(valid_to: date | None, today: date) -> bool:
@@ -196,6 +320,33 @@ def missing_documents(
         if kind == RESIDENCE_PROOF and commitment_letter_allowed and COMMITMENT_LETTER in have:
             continue
         missing.append(kind)
+    return missing
+
+
+def documents_still_missing(
+    required: Sequence[str],
+    uploaded: Sequence[tuple[int, str]],
+    *,
+    commitment_letter_allowed: bool,
+    returned_for: Sequence[str] = (),
+    returned_after_id: int = 0,
+) -> list[str]:
+    """The one definition of what a filing still lacks (``uploaded``: ``(id, kind)`` pairs).
+
+    The region's required documents not uploaded yet (see :func:`missing_documents`), then
+    each document a return asked for (退回补正) that has not been uploaded since the return
+    (document ids above ``returned_after_id``); pass ``returned_for`` only while the filing
+    is returned. Submission, approval and every answer use this one list.
+    """
+    missing = missing_documents(
+        required,
+        [kind for _, kind in uploaded],
+        commitment_letter_allowed=commitment_letter_allowed,
+    )
+    fresh = {kind for doc_id, kind in uploaded if doc_id > returned_after_id}
+    for kind in returned_for:
+        if kind not in fresh and kind not in missing:
+            missing.append(kind)
     return missing
 
 

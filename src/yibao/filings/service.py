@@ -1,16 +1,21 @@
-"""Filing use cases (备案): apply, upload, stamp, submit, review, change, cancel, renew.
+"""Filing use cases (备案): apply, upload, stamp, submit, review, withdraw, change,
+correct, cancel, renew.
 
 Services never commit: the caller's ``session_scope`` owns the transaction. Every state
 change goes through the transition table (:mod:`yibao.filings.states`) and into the
 audit log in the same transaction. ``today`` is passed in by the edge (the clock is
-outside the system), so a filing's dates can be tested on any day.
+outside the system), so a filing's dates can be tested on any day. What a caller sees
+(the read side: still missing, allowed actions, certificate and its verification) is
+:mod:`yibao.filings.views`, what a filing covers for settlement
+:mod:`yibao.filings.coverage` (its functions, ``get_filing``, ``certificate`` and
+``certificate_data`` are re-exported here for their callers elsewhere).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +23,33 @@ from sqlalchemy.orm import Session
 
 from yibao.audit.service import record
 from yibao.auth.models import User
-from yibao.engine.models import FilingInfo
-from yibao.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yibao.documents import service as documents
+from yibao.documents.models import Document, DocumentOwner
+from yibao.errors import Conflict, NotFound, ValidationFailed
+from yibao.filings import access, rules
 from yibao.filings import repository as repo
-from yibao.filings import rules
-from yibao.filings.certificate import CATEGORY_NAMES
-from yibao.filings.models import Filing, FilingDocument
+from yibao.filings.coverage import LocalUse as LocalUse
+from yibao.filings.coverage import filing_info_for as filing_info_for
+from yibao.filings.coverage import has_valid_long_term_filing as has_valid_long_term_filing
+from yibao.filings.coverage import local_use_for as local_use_for
+from yibao.filings.coverage import local_use_suspended as local_use_suspended
+from yibao.filings.models import Filing
 from yibao.filings.policy import FilingPolicy, filing_policy_for
 from yibao.filings.rules import HotlineApproval
 from yibao.filings.states import (
     OPEN_STATES,
     FilingAction,
     FilingState,
+    hospital_stamp,
     next_state,
 )
 from yibao.filings.states import stamp as stamp_transition
-from yibao.identity import mask_identity_number
-from yibao.registry.models import Person, Region
-from yibao.uploads import store_upload
+from yibao.filings.views import certificate as certificate
+from yibao.filings.views import certificate_data as certificate_data
+from yibao.filings.views import get_filing as get_filing
+from yibao.filings.views import hospitals_to_stamp, missing_documents, needs_hospital_stamps
+from yibao.filings.views import person_of_filing as _person
+from yibao.registry.models import Person
 
 SUBMITTER_BY_ROLE = {
     "insured": "person",
@@ -49,88 +63,20 @@ SUBMITTER_BY_ROLE = {
 # --- who may do what -------------------------------------------------------------------
 
 
-def _person(session: Session, person_id: int) -> Person:
-    person = session.get(Person, person_id)
-    if person is None:
-        raise NotFound(f"person {person_id} not found", code="person.not_found")
-    return person
-
-
-def may_act_for(actor: User, person: Person) -> bool:
-    """Applicants: the person, their unit, a street office or agency of their region."""
-    role = actor.role
-    if role == "admin":
-        return True
-    if role == "insured":
-        return actor.person_id == person.id
-    if role == "unit":
-        return actor.unit_id is not None and actor.unit_id == person.unit_id
-    if role in ("street_office", "agency"):
-        return actor.region_code == person.insured_region
-    return False
-
-
-def may_view(actor: User, filing: Filing, person: Person) -> bool:
-    if may_act_for(actor, person):
-        return True
-    return (
-        actor.role == "hospital"
-        and actor.institution_id is not None
-        and actor.institution_id == filing.referral_hospital_id
-    )
-
-
-def _require_applicant(actor: User, person: Person) -> None:
-    if not may_act_for(actor, person):
-        raise Forbidden(
-            "you may not act for this person", code="filing.forbidden", person_id=person.id
-        )
-
-
-def _require_reviewer(actor: User, filing: Filing) -> None:
-    """Reviewers are the agency (medical insurance center) of the insured region."""
-    if actor.role == "admin":
-        return
-    if actor.role != "agency" or actor.region_code != filing.insured_region:
-        raise Forbidden(
-            f"only a reviewer of the insured region {filing.insured_region} may review",
-            code="filing.not_reviewer",
-        )
-
-
-def get_filing(session: Session, *, actor: User, filing_id: int) -> Filing:
-    """The filing, when ``actor`` may see it (404 otherwise, so ids leak nothing)."""
-    filing = repo.get(session, filing_id)
-    if filing is None or not may_view(actor, filing, _person(session, filing.person_id)):
-        raise NotFound(f"filing {filing_id} not found", code="filing.not_found")
-    return filing
-
-
 def list_filings(
     session: Session, *, actor: User, person_id: int | None = None, state: str | None = None
 ) -> list[Filing]:
-    states = [state] if state else None
-    if actor.role == "insured":
-        return repo.list_filings(session, person_id=actor.person_id, states=states)
-    if actor.role == "hospital":
-        return repo.list_filings(
-            session, referral_hospital_id=actor.institution_id or -1, states=states
-        )
-    if actor.role == "unit":
-        rows = repo.list_filings(session, person_id=person_id, states=states, limit=1000)
-        unit_persons = {
-            f.person_id for f in rows if _person(session, f.person_id).unit_id == actor.unit_id
-        }
-        return [f for f in rows if f.person_id in unit_persons][:100]
-    region = None if actor.role == "admin" else actor.region_code or "-"
-    return repo.list_filings(session, person_id=person_id, insured_region=region, states=states)
+    """The filings ``actor`` may see (see :mod:`yibao.filings.access`), newest first."""
+    return repo.list_filings(
+        session,
+        where=access.filing_scope(session, actor),
+        person_id=person_id,
+        states=[state] if state else None,
+    )
 
 
 def review_queue(session: Session, *, actor: User) -> list[Filing]:
-    if actor.role not in ("agency", "admin"):
-        raise Forbidden("only reviewers have a review queue", code="filing.not_reviewer")
-    region = None if actor.role == "admin" else actor.region_code or "-"
-    return repo.review_queue(session, insured_region=region)
+    return repo.review_queue(session, insured_region=access.review_region(session, actor))
 
 
 # --- transitions -----------------------------------------------------------------------
@@ -145,8 +91,14 @@ def _move(session: Session, filing: Filing, action: FilingAction, actor: User | 
 
 
 def _audit(
-    session: Session, filing: Filing, action: str, actor: User | str | None, before: Any
+    session: Session,
+    filing: Filing,
+    action: str,
+    actor: User | str | None,
+    before: Any,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
+    """One audit row: the snapshot before and after, and ``extra`` (a reason, a hospital)."""
     session.flush()
     record(
         session,
@@ -155,7 +107,7 @@ def _audit(
         entity="filing",
         entity_id=filing.id,
         before=before,
-        after=filing.snapshot(),
+        after={**filing.snapshot(), **(extra or {})},
     )
 
 
@@ -215,16 +167,43 @@ def _check_hospitals(
     return ids
 
 
+def person_facts(person: Person, on: date) -> rules.PersonFacts:
+    return rules.PersonFacts(
+        scheme=person.scheme,
+        person_type=person.person_type,
+        age=rules.age_on(person.birth_date, on),
+        sex=person.sex,
+        employed_by_unit=person.unit_id is not None,
+    )
+
+
+def _check_category_fits(policy: FilingPolicy, category: str, person: Person, on: date) -> None:
+    """The region offers the category and the person fits it (422 naming the reason)."""
+    if not policy.offers(category):
+        raise ValidationFailed(
+            f"{policy.name} does not offer {category}; it offers {', '.join(policy.categories)}",
+            code="filing.category_not_offered",
+            offered=list(policy.categories),
+        )
+    fit = policy.category(category).fits.as_rule()
+    _fail(
+        rules.category_fit_problems(category, fit, person_facts(person, on)),
+        "filing.category_unfit",
+        category=category,
+    )
+
+
 def create_filing(session: Session, *, actor: User, request: FilingRequest, today: date) -> Filing:
     """A new draft filing (填写申请). Documents are uploaded next, then it is submitted."""
     person = _person(session, request.person_id)
-    _require_applicant(actor, person)
+    access.require_applicant(session, actor, person)
     if request.category not in rules.CATEGORIES:
         raise ValidationFailed(
             f"unknown category {request.category!r}; categories: {', '.join(rules.CATEGORIES)}",
             code="filing.category_unknown",
         )
     policy = filing_policy_for(person.insured_region)
+    _check_category_fits(policy, request.category, person, today)
     _fail(
         rules.destination_problems(request.destination, insured_region=person.insured_region),
         "filing.destination_invalid",
@@ -316,40 +295,26 @@ def upload_document(
     data: bytes,
     upload_dir: Path,
     max_bytes: int,
-) -> FilingDocument:
+) -> Document:
     """Store an uploaded document (PDF, JPEG or PNG, checked by content, size-limited)."""
     filing = get_filing(session, actor=actor, filing_id=filing_id)
-    _require_applicant(actor, _person(session, filing.person_id))
+    access.require_applicant(session, actor, filing)
     if filing.state not in OPEN_STATES:
         raise Conflict(
             f"documents can only be added before the decision (state {filing.state})",
             code="filing.closed",
         )
-    if doc_type not in rules.DOCUMENT_TYPES:
-        raise ValidationFailed(
-            f"unknown document type {doc_type!r}; types: {', '.join(rules.DOCUMENT_TYPES)}",
-            code="upload.document_type_unknown",
-        )
-    stored = store_upload(
-        upload_dir=upload_dir,
-        folder=f"filings/{filing.id}",
+    doc = documents.add_document(
+        session,
+        owner=DocumentOwner.filing(filing.id),
+        kind=doc_type,
         filename=filename,
         content_type=content_type,
         data=data,
+        uploaded_by=actor.id,
+        upload_dir=upload_dir,
         max_bytes=max_bytes,
     )
-    doc = FilingDocument(
-        filing_id=filing.id,
-        doc_type=doc_type,
-        filename=stored.filename,
-        content_type=stored.content_type,
-        size_bytes=stored.size_bytes,
-        sha256=stored.sha256,
-        storage_path=stored.storage_path,
-        uploaded_by_user_id=actor.id,
-    )
-    session.add(doc)
-    session.flush()
     record(
         session,
         actor=actor,
@@ -371,11 +336,7 @@ def stamp_referral(session: Session, *, actor: User, filing_id: int, now: dateti
         raise ValidationFailed(
             "only a referral has a referral certificate", code="filing.not_referral"
         )
-    if actor.role != "hospital" or actor.institution_id != filing.referral_hospital_id:
-        raise Forbidden(
-            "only the issuing hospital stamps its referral certificate",
-            code="filing.not_issuing_hospital",
-        )
+    access.require_issuing_hospital(actor, filing)
     if filing.state not in OPEN_STATES:
         raise Conflict(f"the filing is already {filing.state}", code="filing.closed")
     before = filing.snapshot()
@@ -386,21 +347,36 @@ def stamp_referral(session: Session, *, actor: User, filing_id: int, now: dateti
     return filing
 
 
-def _missing(session: Session, filing: Filing, policy: FilingPolicy) -> list[str]:
-    present = [d.doc_type for d in repo.documents(session, filing.id)]
-    return rules.missing_documents(
-        policy.category(filing.category).documents,
-        present,
-        commitment_letter_allowed=policy.commitment_letter_replaces_residence_proof,
-    )
+def stamp_hospital(session: Session, *, actor: User, filing_id: int, now: datetime) -> Filing:
+    """A chosen hospital's medical insurance office stamps the resettlement form (seed 000:
+    医保办盖章), each for itself and once, where the region requires it."""
+    filing = get_filing(session, actor=actor, filing_id=filing_id)
+    if not needs_hospital_stamps(filing):
+        raise ValidationFailed(
+            f"{filing_policy_for(filing.insured_region).name} does not ask the chosen"
+            f" hospitals to stamp a {filing.category} filing",
+            code="filing.stamp_not_required",
+        )
+    rows = {row.institution_id: row for row in repo.chosen_rows(session, filing.id)}
+    institution_id = access.require_chosen_hospital(actor, rows)
+    if filing.state not in access.STAMPABLE_STATES:
+        raise Conflict(f"the filing is already {filing.state}", code="filing.closed")
+    row = rows[institution_id]
+    hospital_stamp(row.stamp_state)  # once per hospital: 409 listing no moves
+    before = filing.snapshot()
+    row.stamped_at, row.stamped_by_user_id = now, actor.id
+    _audit(session, filing, "hospital_stamped", actor, before, {"institution_id": institution_id})
+    return filing
 
 
 def _check_complete(session: Session, filing: Filing) -> None:
-    policy = filing_policy_for(filing.insured_region)
-    missing = _missing(session, filing, policy)
+    """Documents, the referral stamp and the chosen hospitals' stamps, before a review."""
+    missing = missing_documents(session, filing=filing)
     if missing:
+        asked = filing.state == FilingState.RETURNED and filing.missing_documents
         raise ValidationFailed(
-            f"documents missing: {', '.join(missing)}",
+            f"documents missing: {', '.join(missing)}"
+            + ("; upload what the return asked for before resubmitting" if asked else ""),
             code="filing.documents_missing",
             missing=missing,
         )
@@ -409,40 +385,47 @@ def _check_complete(session: Session, filing: Filing) -> None:
             "the referral certificate is not stamped by the issuing hospital",
             code="filing.referral_unstamped",
         )
-
-
-def _check_return_answered(session: Session, filing: Filing) -> None:
-    """Each document listed in the return must have been uploaded since the return."""
-    mark = filing.returned_after_document_id or 0
-    fresh = {d.doc_type for d in repo.documents(session, filing.id) if d.id > mark}
-    missing = [kind for kind in filing.missing_documents or [] if kind not in fresh]
-    if missing:
+    owing = hospitals_to_stamp(session, filing=filing)
+    if owing:
         raise ValidationFailed(
-            f"the return asked for: {', '.join(missing)}; upload them before resubmitting",
-            code="filing.documents_missing",
-            missing=missing,
+            "the form is not yet stamped by the medical insurance office of: "
+            + ", ".join(f"{h.name} ({h.code})" for h in owing),
+            code="filing.hospital_stamps_missing",
+            hospitals=[{"id": h.id, "code": h.code, "name": h.name} for h in owing],
         )
 
 
 def submit_filing(session: Session, *, actor: User, filing_id: int, today: date) -> Filing:
     """Hand the filing to the agency: draft → submitted, returned → resubmitted."""
     filing = get_filing(session, actor=actor, filing_id=filing_id)
-    _require_applicant(actor, _person(session, filing.person_id))
+    access.require_applicant(session, actor, filing)
     action = FilingAction.RESUBMIT if filing.state == FilingState.RETURNED else FilingAction.SUBMIT
     next_state(filing.state, action)  # refuse illegal moves before checking documents
     _check_complete(session, filing)
-    if action == FilingAction.RESUBMIT:
-        _check_return_answered(session, filing)
     before = _move(session, filing, action, actor)
     filing.submitted_on = today
     _audit(session, filing, str(action), actor, before)
     return filing
 
 
+def withdraw_filing(
+    session: Session, *, actor: User, filing_id: int, reason: str | None, today: date
+) -> Filing:
+    """Withdraw an application before its decision (撤回): a mistake undone. The filing is
+    kept (``withdrawn``, final) for the history and no longer blocks a new one."""
+    filing = get_filing(session, actor=actor, filing_id=filing_id)
+    access.require_applicant(session, actor, filing)
+    before = _move(session, filing, FilingAction.WITHDRAW, actor)
+    filing.withdrawn_on = today
+    _audit(session, filing, "withdraw", actor, before, {"reason": reason})
+    return filing
+
+
 def approve_filing(session: Session, *, actor: User, filing_id: int, today: date) -> Filing:
     """Approve (审批通过): number, validity from the start day, lock period."""
     filing = get_filing(session, actor=actor, filing_id=filing_id)
-    _require_reviewer(actor, filing)
+    access.require_reviewer(session, actor, filing)
+    access.require_second_person(actor, filing)
     next_state(filing.state, FilingAction.APPROVE)
     _check_complete(session, filing)
     policy = filing_policy_for(filing.insured_region)
@@ -471,7 +454,7 @@ def reject_filing(
     session: Session, *, actor: User, filing_id: int, reason: str, today: date
 ) -> Filing:
     filing = get_filing(session, actor=actor, filing_id=filing_id)
-    _require_reviewer(actor, filing)
+    access.require_reviewer(session, actor, filing)
     if not reason.strip():
         raise ValidationFailed("a rejection needs a reason", code="filing.reason_required")
     before = _move(session, filing, FilingAction.REJECT, actor)
@@ -492,7 +475,7 @@ def return_filing(
 ) -> Filing:
     """Return for missing documents (退回补正), listing them; uploaded ones are kept."""
     filing = get_filing(session, actor=actor, filing_id=filing_id)
-    _require_reviewer(actor, filing)
+    access.require_reviewer(session, actor, filing)
     unknown = [m for m in missing if m not in rules.DOCUMENT_TYPES]
     if not missing or unknown:
         raise ValidationFailed(
@@ -515,11 +498,14 @@ def return_filing(
 # --- after approval --------------------------------------------------------------------
 
 
-def _refuse_if_locked(filing: Filing, today: date, what: str) -> None:
+def _refuse_if_locked(filing: Filing, today: date) -> None:
+    """The lock period limits changes (seed 000: not changed within the year); cancelling
+    is always possible and the centre corrects with a reason (``correct``)."""
     if filing.locked_until is not None and today <= filing.locked_until:
         raise Conflict(
-            f"a {filing.category} filing cannot be {what} before {filing.locked_until}"
-            f" (lock period from {filing.valid_from})",
+            f"a {filing.category} filing cannot be changed before {filing.locked_until}"
+            f" (lock period from {filing.valid_from}); it can be cancelled at any time, and"
+            " the centre of the insured region corrects a mistake with a reason",
             code="filing.locked",
             locked_until=filing.locked_until.isoformat(),
         )
@@ -531,6 +517,61 @@ def _expire_if_due(session: Session, filing: Filing, today: date) -> None:
         _audit(session, filing, "expire", "system", before)
 
 
+@dataclass(frozen=True, slots=True)
+class FilingEdit:
+    """What a change or a correction sets; None keeps the filing's value."""
+
+    destination: str | None = None
+    hospital_ids: Sequence[int] | None = None
+    category: str | None = None
+
+
+def _apply_edit(
+    session: Session, filing: Filing, person: Person, edit: FilingEdit, today: date
+) -> dict[str, Any]:
+    """Check ``edit`` against the region's rules and apply it; what changed, for the audit."""
+    policy = filing_policy_for(filing.insured_region)
+    category = edit.category or filing.category
+    if category != filing.category:
+        if rules.is_long_term(category) != rules.is_long_term(filing.category):
+            raise ValidationFailed(
+                f"a {filing.category} filing cannot become {category} (long-term and"
+                " temporary filings differ in validity): cancel it and file anew",
+                code="filing.category_kind_change",
+            )
+        _check_category_fits(policy, category, person, today)
+        missing = missing_documents(session, filing=filing, category=category)
+        if missing:
+            raise ValidationFailed(
+                f"{category} needs documents this filing does not have: {', '.join(missing)}",
+                code="filing.documents_missing",
+                missing=missing,
+            )
+    destination = edit.destination or filing.destination
+    _fail(
+        rules.destination_problems(destination, insured_region=person.insured_region),
+        "filing.destination_invalid",
+    )
+    hospital_ids = edit.hospital_ids
+    if hospital_ids is None and policy.hospital_choice.applies_to(category):
+        hospital_ids = [h.id for h in repo.chosen_hospitals(session, filing.id)]
+    ids = _check_hospitals(session, policy, category, destination, hospital_ids)
+    before_ids = [h.id for h in repo.chosen_hospitals(session, filing.id)]
+    changed = {
+        key: value
+        for key, value, old in (
+            ("category", category, filing.category),
+            ("destination", destination, filing.destination),
+            ("hospital_ids", ids, before_ids),
+        )
+        if value != old
+    }
+    filing.category, filing.destination = category, destination
+    repo.replace_hospitals(session, filing.id, ids)
+    filing.hospitals_chosen = bool(ids)
+    return changed
+
+
 def change_filing(
     session: Session,
     *,
@@ -539,47 +580,70 @@ def change_filing(
     destination: str | None,
     hospital_ids: Sequence[int] | None,
     today: date,
+    category: str | None = None,
 ) -> Filing:
-    """Change destination or hospitals of an approved filing, outside the lock period."""
+    """Change destination, hospitals or category of an approved filing after the lock."""
     filing = get_filing(session, actor=actor, filing_id=filing_id)
     person = _person(session, filing.person_id)
-    _require_applicant(actor, person)
+    access.require_applicant(session, actor, person)
     _expire_if_due(session, filing, today)
     next_state(filing.state, FilingAction.CHANGE)
-    _refuse_if_locked(filing, today, "changed")
-    policy = filing_policy_for(filing.insured_region)
-    new_destination = destination or filing.destination
-    _fail(
-        rules.destination_problems(new_destination, insured_region=person.insured_region),
-        "filing.destination_invalid",
-    )
-    if hospital_ids is None and policy.hospital_choice.applies_to(filing.category):
-        hospital_ids = [h.id for h in repo.chosen_hospitals(session, filing.id)]
-    ids = _check_hospitals(session, policy, filing.category, new_destination, hospital_ids)
+    _refuse_if_locked(filing, today)
     before = _move(session, filing, FilingAction.CHANGE, actor)
-    filing.destination = new_destination
-    repo.replace_hospitals(session, filing.id, ids)
-    filing.hospitals_chosen = bool(ids)
-    _audit(session, filing, "change", actor, before)
+    edit = FilingEdit(destination=destination, hospital_ids=hospital_ids, category=category)
+    changed = _apply_edit(session, filing, person, edit, today)
+    _audit(session, filing, "change", actor, before, {"changed": changed})
+    return filing
+
+
+def correct_filing(
+    session: Session,
+    *,
+    actor: User,
+    filing_id: int,
+    reason: str,
+    edit: FilingEdit,
+    today: date,
+) -> Filing:
+    """The centre of the insured region corrects an approved filing (更正), inside the lock
+    period too, with a reason kept in the audit log. The person and the front desks cannot:
+    for them the lock holds (``change``)."""
+    filing = get_filing(session, actor=actor, filing_id=filing_id)
+    access.require_corrector(session, actor, filing)
+    if not reason.strip():
+        raise ValidationFailed("a correction needs a reason", code="filing.reason_required")
+    _expire_if_due(session, filing, today)
+    next_state(filing.state, FilingAction.CORRECT)
+    if edit == FilingEdit():
+        raise ValidationFailed(
+            "a correction names what it corrects (destination, hospital_ids or category)",
+            code="filing.correction_empty",
+        )
+    person = _person(session, filing.person_id)
+    before = _move(session, filing, FilingAction.CORRECT, actor)
+    changed = _apply_edit(session, filing, person, edit, today)
+    _audit(
+        session, filing, "correct", actor, before, {"reason": reason.strip(), "changed": changed}
+    )
     return filing
 
 
 def cancel_filing(
     session: Session, *, actor: User, filing_id: int, reason: str | None, today: date
 ) -> Filing:
-    """Cancel (注销): the filing still covers ``today``; local use works from the next day."""
+    """Cancel (注销), at any time, lock period or not (seed 001: the person cancels to go
+    back home): the cancellation is made ``today``, the filing still covers ``today``, and
+    the card works at home again from the next day (:func:`rules.local_use_from`)."""
     filing = get_filing(session, actor=actor, filing_id=filing_id)
-    _require_applicant(actor, _person(session, filing.person_id))
+    access.require_applicant(session, actor, filing)
     _expire_if_due(session, filing, today)
-    next_state(filing.state, FilingAction.CANCEL)
-    _refuse_if_locked(filing, today, "cancelled")
     before = _move(session, filing, FilingAction.CANCEL, actor)
     filing.cancelled_on = today
     filing.cancel_reason = reason
     end = rules.cancellation_end(today)
     if filing.valid_to is None or filing.valid_to > end:
         filing.valid_to = end
-    _audit(session, filing, "cancel", actor, before)
+    _audit(session, filing, "cancel", actor, before, {"reason": reason})
     return filing
 
 
@@ -595,7 +659,7 @@ def renew_filing(session: Session, *, actor: User, filing_id: int, today: date) 
     """Re-apply after expiry (重新备案): a new draft with the same category, destination,
     hospitals and documents, to be reviewed again."""
     old = get_filing(session, actor=actor, filing_id=filing_id)
-    _require_applicant(actor, _person(session, old.person_id))
+    access.require_applicant(session, actor, old)
     _expire_if_due(session, old, today)
     if old.state != FilingState.EXPIRED:
         raise Conflict(
@@ -621,199 +685,10 @@ def renew_filing(session: Session, *, actor: User, filing_id: int, today: date) 
         today=today,
     )
     new.renews_filing_id = old.id
-    for doc in repo.documents(session, old.id):
-        if doc.doc_type == rules.REFERRAL_CERTIFICATE:
-            continue  # a referral needs a new, newly stamped certificate
-        session.add(
-            FilingDocument(
-                filing_id=new.id,
-                doc_type=doc.doc_type,
-                filename=doc.filename,
-                content_type=doc.content_type,
-                size_bytes=doc.size_bytes,
-                sha256=doc.sha256,
-                storage_path=doc.storage_path,
-                uploaded_by_user_id=doc.uploaded_by_user_id,
-            )
-        )
-    session.flush()
+    documents.copy_documents(
+        session,
+        source=DocumentOwner.filing(old.id),
+        target=DocumentOwner.filing(new.id),
+        skip=[rules.REFERRAL_CERTIFICATE],  # a referral needs a new, newly stamped certificate
+    )
     return new
-
-
-# --- views -----------------------------------------------------------------------------
-
-
-def missing_documents(session: Session, *, filing: Filing) -> list[str]:
-    return _missing(session, filing, filing_policy_for(filing.insured_region))
-
-
-def applicable_hospitals(session: Session, *, filing: Filing) -> list[Any]:
-    """Chosen hospitals, or every designated networked hospital of the destination."""
-    if filing.hospitals_chosen:
-        return repo.chosen_hospitals(session, filing.id)
-    candidates = repo.hospitals_in(session, filing.destination)
-    ids = set(
-        rules.networked_hospitals(map(repo.facts, candidates), destination=filing.destination)
-    )
-    return [h for h in candidates if h.id in ids]
-
-
-def _region_name(session: Session, code: str) -> str:
-    region = session.get(Region, code)
-    return region.name if region is not None else code
-
-
-def certificate(session: Session, *, actor: User, filing_id: int) -> dict[str, Any]:
-    """The filing certificate (备案凭证) as JSON, for someone who may see the filing."""
-    return certificate_data(session, filing=get_filing(session, actor=actor, filing_id=filing_id))
-
-
-def certificate_data(session: Session, *, filing: Filing) -> dict[str, Any]:
-    """The certificate of an approved filing; names stay in Chinese."""
-    if filing.number is None or filing.valid_from is None:
-        raise Conflict(
-            f"a certificate exists once the filing is approved (state {filing.state})",
-            code="filing.not_approved",
-        )
-    person = _person(session, filing.person_id)
-    hospitals = applicable_hospitals(session, filing=filing)
-    zh, en = CATEGORY_NAMES[filing.category]
-    cert: dict[str, Any] = {
-        "filing_number": filing.number,
-        "state": filing.state,
-        "category": filing.category,
-        "category_name": zh,
-        "category_label": en,
-        "person": {
-            "id": person.id,
-            "name": person.name,
-            "identity_number_masked": mask_identity_number(person.identity_number),
-        },
-        "insured_region": {
-            "code": filing.insured_region,
-            "name": _region_name(session, filing.insured_region),
-        },
-        "destination": {
-            "code": filing.destination,
-            "name": _region_name(session, filing.destination),
-        },
-        "valid_from": filing.valid_from.isoformat(),
-        "valid_to": filing.valid_to.isoformat() if filing.valid_to else None,
-        "approved_on": filing.decided_on.isoformat() if filing.decided_on else None,
-        "all_networked_hospitals": not filing.hospitals_chosen,
-        "hospitals": [
-            {"id": h.id, "code": h.code, "name": h.name, "level": h.level} for h in hospitals
-        ],
-        "cancelled_on": filing.cancelled_on.isoformat() if filing.cancelled_on else None,
-    }
-    if filing.hotline_reference:
-        cert["hotline"] = {
-            "reference": filing.hotline_reference,
-            "called_at": filing.hotline_called_at.isoformat() if filing.hotline_called_at else None,
-        }
-        cert["treatment"] = {
-            "start": filing.treatment_start.isoformat() if filing.treatment_start else None,
-            "end": filing.treatment_end.isoformat() if filing.treatment_end else None,
-        }
-    return cert
-
-
-# --- for settlement ----------------------------------------------------------------------
-
-
-def _applies_at(session: Session, filing: Filing, institution_id: int | None) -> bool:
-    if institution_id is None or not filing.hospitals_chosen:
-        return True
-    return any(h.id == institution_id for h in repo.chosen_hospitals(session, filing.id))
-
-
-def filing_info_for(
-    session: Session,
-    *,
-    person_id: int,
-    on: date,
-    treatment_region: str,
-    institution_id: int | None = None,
-) -> FilingInfo | None:
-    """The engine's :class:`FilingInfo` of the filing that applies on ``on`` in
-    ``treatment_region`` (long-term before temporary), or None (unfiled).
-
-    With ``institution_id``, a filing limited to chosen hospitals applies only there.
-    """
-    for filing in repo.applying(session, person_id=person_id, on=on):
-        if not rules.Destination(filing.destination).covers(treatment_region):
-            continue
-        if not _applies_at(session, filing, institution_id):
-            continue
-        assert filing.valid_from is not None
-        return FilingInfo(
-            type=filing.category,
-            destination=filing.destination,
-            valid_from=filing.valid_from,
-            valid_to=filing.valid_to,
-        )
-    return None
-
-
-def has_valid_long_term_filing(session: Session, *, person_id: int, on: date) -> bool:
-    """Whether a long-term filing (resettled, long-term resident, posted) covers ``on``."""
-    return any(
-        rules.is_long_term(f.category) for f in repo.applying(session, person_id=person_id, on=on)
-    )
-
-
-def local_use_suspended(
-    session: Session, *, person_id: int, on: date, local_use_while_filed: bool | None = None
-) -> bool:
-    """Whether the card is suspended at home on ``on`` (seed 001) while a long-term filing
-    applies. The insured region's filing rules decide; ``local_use_while_filed`` (the
-    platform setting) is the fallback for a region whose rules do not say."""
-    person = _person(session, person_id)
-    rule = filing_policy_for(person.insured_region).local_use_while_filed
-    if rule is None:
-        allowed = True if local_use_while_filed is None else local_use_while_filed
-    else:
-        allowed = rule == "allowed"
-    return not allowed and has_valid_long_term_filing(session, person_id=person_id, on=on)
-
-
-@dataclass(frozen=True, slots=True)
-class LocalUse:
-    """Whether a person's card works at home on a day, and the filing that decides it."""
-
-    person_id: int
-    on: date
-    local_use_suspended: bool
-    long_term_filing: bool
-    filing_type: str | None
-    destination: str | None
-
-
-def local_use_for(
-    session: Session,
-    *,
-    actor: User,
-    person_id: int,
-    on: date,
-    local_use_while_filed: bool | None = None,
-) -> LocalUse:
-    """:func:`local_use_suspended` for a person the actor may act for (else not found)."""
-    person = _person(session, person_id)
-    if not may_act_for(actor, person):
-        raise NotFound(f"person {person_id} not found", code="person.not_found")
-    filings = repo.applying(session, person_id=person_id, on=on)
-    first = filings[0] if filings else None
-    return LocalUse(
-        person_id=person_id,
-        on=on,
-        local_use_suspended=local_use_suspended(
-            session, person_id=person_id, on=on, local_use_while_filed=local_use_while_filed
-        ),
-        long_term_filing=has_valid_long_term_filing(session, person_id=person_id, on=on),
-        filing_type=first.category if first else None,
-        destination=first.destination if first else None,
-    )
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -1,18 +1,22 @@
 """The filing (备案) workflow as an explicit transition table.
 
-Pure: standard library only. Every state change of a filing goes through :func:`next_state`,
-so an illegal move is refused in one place and the refusal lists the moves that are allowed.
+Pure: standard library and :mod:`yibao.workflow` only. Every state change of a filing goes
+through :func:`next_state`, so an illegal move is refused in one place and the refusal lists
+the moves that are allowed.
 
 ::
 
-    draft ──submit──▶ submitted ──approve──▶ approved ──cancel──▶ cancelled (effective next day)
+    draft ──submit──▶ submitted ──approve──▶ approved ──cancel──▶ cancelled (home from the next day)
                         │  ▲   └──reject──▶ rejected      │  └──expire──▶ expired
-                      return resubmit                    └──change──▶ approved (after the lock)
-                        ▼  │
+                      return resubmit                    ├──change──▶ approved (after the lock)
+                        ▼  │                             └──correct──▶ approved (agency, reason)
                       returned ──resubmit──▶ resubmitted ──approve / reject / return──▶ …
 
+    draft, submitted, returned, resubmitted ──withdraw──▶ withdrawn (kept, blocks nothing)
+
 A referral certificate (转诊证明) has its own two-state table: ``unstamped`` until the
-issuing hospital's social security window stamps it.
+issuing hospital's social security window stamps it; so has each chosen hospital's stamp on
+a resettlement form (seed 000).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from yibao.errors import InvalidTransition
+from yibao.workflow import Workflow
 
 
 class FilingState(StrEnum):
@@ -32,6 +36,7 @@ class FilingState(StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
 
 
 class FilingAction(StrEnum):
@@ -41,22 +46,46 @@ class FilingAction(StrEnum):
     RETURN = "return"
     RESUBMIT = "resubmit"
     CHANGE = "change"
+    CORRECT = "correct"
     CANCEL = "cancel"
     EXPIRE = "expire"
+    WITHDRAW = "withdraw"
 
 
 S, A = FilingState, FilingAction
 
-TRANSITIONS: Mapping[FilingState, Mapping[FilingAction, FilingState]] = {
-    S.DRAFT: {A.SUBMIT: S.SUBMITTED},
-    S.SUBMITTED: {A.APPROVE: S.APPROVED, A.REJECT: S.REJECTED, A.RETURN: S.RETURNED},
-    S.RETURNED: {A.RESUBMIT: S.RESUBMITTED},
-    S.RESUBMITTED: {A.APPROVE: S.APPROVED, A.REJECT: S.REJECTED, A.RETURN: S.RETURNED},
-    S.APPROVED: {A.CHANGE: S.APPROVED, A.CANCEL: S.CANCELLED, A.EXPIRE: S.EXPIRED},
-    S.REJECTED: {},
-    S.CANCELLED: {},
-    S.EXPIRED: {},
-}
+FILING_WORKFLOW = Workflow(
+    "filing",
+    FilingState,
+    FilingAction,
+    {
+        S.DRAFT: {A.SUBMIT: S.SUBMITTED, A.WITHDRAW: S.WITHDRAWN},
+        S.SUBMITTED: {
+            A.APPROVE: S.APPROVED,
+            A.REJECT: S.REJECTED,
+            A.RETURN: S.RETURNED,
+            A.WITHDRAW: S.WITHDRAWN,
+        },
+        S.RETURNED: {A.RESUBMIT: S.RESUBMITTED, A.WITHDRAW: S.WITHDRAWN},
+        S.RESUBMITTED: {
+            A.APPROVE: S.APPROVED,
+            A.REJECT: S.REJECTED,
+            A.RETURN: S.RETURNED,
+            A.WITHDRAW: S.WITHDRAWN,
+        },
+        S.APPROVED: {
+            A.CHANGE: S.APPROVED,
+            A.CORRECT: S.APPROVED,
+            A.CANCEL: S.CANCELLED,
+            A.EXPIRE: S.EXPIRED,
+        },
+        S.REJECTED: {},
+        S.CANCELLED: {},
+        S.EXPIRED: {},
+        S.WITHDRAWN: {},
+    },
+)
+TRANSITIONS: Mapping[FilingState, Mapping[FilingAction, FilingState]] = FILING_WORKFLOW.table
 """state → action → next state. States with no moves are final."""
 
 FINAL_STATES = frozenset(state for state, moves in TRANSITIONS.items() if not moves)
@@ -64,21 +93,18 @@ OPEN_STATES = frozenset({S.DRAFT, S.SUBMITTED, S.RETURNED, S.RESUBMITTED})
 """States in which the applicant or the front desk may still add documents."""
 REVIEWABLE_STATES = frozenset({S.SUBMITTED, S.RESUBMITTED})
 """States that sit in the agency's review queue."""
+SYSTEM_ACTIONS = frozenset({A.EXPIRE})
+"""Moves only the platform makes (the daily expiry job); no caller is offered them."""
 
 
 def allowed_actions(state: str) -> list[str]:
     """The actions the table allows from ``state``, in table order."""
-    return [str(action) for action in TRANSITIONS.get(FilingState(state), {})]
+    return [str(action) for action in FILING_WORKFLOW.allowed(state)]
 
 
 def next_state(state: str, action: str) -> FilingState:
     """The state after ``action``, or :class:`InvalidTransition` listing the allowed moves."""
-    current = FilingState(state)
-    moves = TRANSITIONS[current]
-    try:
-        return moves[FilingAction(action)]
-    except (KeyError, ValueError):
-        raise InvalidTransition("filing", str(current), action, allowed_actions(current)) from None
+    return FILING_WORKFLOW.next(state, action)
 
 
 # --- referral certificate (转诊证明) -------------------------------------------------------
@@ -89,16 +115,39 @@ class StampState(StrEnum):
     STAMPED = "stamped"
 
 
-STAMP_TRANSITIONS: Mapping[StampState, Mapping[str, StampState]] = {
-    StampState.UNSTAMPED: {"stamp": StampState.STAMPED},
-    StampState.STAMPED: {},
-}
+class StampAction(StrEnum):
+    STAMP = "stamp"
+
+
+STAMP_WORKFLOW = Workflow(
+    "referral certificate",
+    StampState,
+    StampAction,
+    {
+        StampState.UNSTAMPED: {StampAction.STAMP: StampState.STAMPED},
+        StampState.STAMPED: {},
+    },
+)
+STAMP_TRANSITIONS: Mapping[StampState, Mapping[StampAction, StampState]] = STAMP_WORKFLOW.table
 
 
 def stamp(state: str) -> StampState:
     """Stamp a referral certificate; a certificate is stamped once."""
-    current = StampState(state)
-    moves = STAMP_TRANSITIONS[current]
-    if "stamp" not in moves:
-        raise InvalidTransition("referral certificate", str(current), "stamp", list(moves))
-    return moves["stamp"]
+    return STAMP_WORKFLOW.next(state, StampAction.STAMP)
+
+
+HOSPITAL_STAMP_WORKFLOW = Workflow(
+    "hospital stamp",
+    StampState,
+    StampAction,
+    {
+        StampState.UNSTAMPED: {StampAction.STAMP: StampState.STAMPED},
+        StampState.STAMPED: {},
+    },
+)
+"""A chosen hospital's medical insurance office stamps a resettlement form once (seed 000)."""
+
+
+def hospital_stamp(state: str) -> StampState:
+    """Stamp the form as one chosen hospital; each hospital stamps once."""
+    return HOSPITAL_STAMP_WORKFLOW.next(state, StampAction.STAMP)

@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 
 from yibao.auth.deps import SessionDep, require_roles
 from yibao.auth.models import User
+from yibao.encounters.service import FeeLineIn
 from yibao.pharmacy import service
 from yibao.pharmacy.models import PharmacySale
 from yibao.pharmacy.schemas import RefusedLine, SaleCreate, SaleRead
+from yibao.registry.access import institution_of, own_institution
 from yibao.settlements import repository as settlement_repo
 from yibao.settlements import service as settlements
-from yibao.settlements.encounters import FeeLineIn
-from yibao.settlements.routes import IdempotencyKeyHeader, Now, idempotent, institution_of
+from yibao.settlements.routes import IdempotencyKeyHeader, Now, idempotent
 from yibao.settlements.schemas import ReverseRequest
 
 router = APIRouter(prefix="/pharmacy", tags=["pharmacy"])
@@ -85,8 +86,8 @@ def sell(
 
 @router.get("/sales/{sale_id}", summary="One sale with its settlement")
 def get_sale(sale_id: int, session: SessionDep, user: PharmacyOrAdmin) -> SaleRead:
-    scope = institution_of(user) if user.role == "hospital" else None
-    return _read(session, service.get_sale(session, sale_id=sale_id, institution_id=scope))
+    sale = service.get_sale(session, sale_id=sale_id, institution_id=own_institution(user))
+    return _read(session, sale)
 
 
 @router.post(

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from yibao.settlements.schemas import FeeLineCreate, MsgId
+from yibao.encounters.schemas import FeeLineCreate
+from yibao.settlements.schemas import MsgId
 
 
 class SaleCreate(BaseModel):

@@ -19,15 +19,18 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
+from yibao.encounters.service import FeeLineIn, find_patient
 from yibao.engine import Claim, ClaimLine, Settlement, choose_policy
 from yibao.errors import NotFound, ValidationFailed
 from yibao.identity import mask_identity_number
+from yibao.pharmacy import access
 from yibao.pharmacy.models import PharmacySale
 from yibao.pharmacy.states import refusal_reason, sale_next
+from yibao.policies.service import catalog_for
 from yibao.registry.models import Account, FamilyLink, Institution, Person
 from yibao.settlements import service as settlements
-from yibao.settlements.encounters import FeeLineIn, find_patient
 from yibao.settlements.models import SettlementRecord
+from yibao.settlements.repository import settlement_by_msg_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +53,6 @@ def screen_lines(
     session: Session, *, region: str, on: date, lines: Sequence[FeeLineIn]
 ) -> tuple[list[FeeLineIn], list[Refusal]]:
     """Split a basket into sellable lines and refusals, one reason per refused line."""
-    from yibao.policies.service import catalog_for
-
     catalog = catalog_for(session, region=region, on=on)
     accepted: list[FeeLineIn] = []
     refused: list[Refusal] = []
@@ -162,13 +163,12 @@ def sell(
         )
     if account_person_id is not None and session.get(Account, account_person_id) is None:
         account_person_id = None
-    if msg_id is not None:
-        from yibao.settlements.repository import settlement_by_msg_id
-
-        if settlement_by_msg_id(session, institution_id=pharmacy.id, msg_id=msg_id):
-            raise ValidationFailed(
-                f"message id {msg_id!r} was already used", code="settlement.duplicate_msg_id"
-            )
+    if msg_id is not None and settlement_by_msg_id(
+        session, institution_id=pharmacy.id, msg_id=msg_id
+    ):
+        raise ValidationFailed(
+            f"message id {msg_id!r} was already used", code="settlement.duplicate_msg_id"
+        )
     claim = Claim(
         claim_id=f"pharmacy-{pharmacy.id}-{msg_id or at.strftime('%Y%m%d%H%M%S%f')}",
         date=day,
@@ -232,10 +232,9 @@ def _refusal_dict(refusal: Refusal) -> dict[str, Any]:
 
 
 def get_sale(session: Session, *, sale_id: int, institution_id: int | None) -> PharmacySale:
-    sale = session.get(PharmacySale, sale_id)
-    if sale is None or (institution_id is not None and sale.institution_id != institution_id):
-        raise NotFound(f"sale {sale_id} not found", code="pharmacy.sale_not_found")
-    return sale
+    return access.readable_sale(
+        session.get(PharmacySale, sale_id), ref=sale_id, institution_id=institution_id
+    )
 
 
 def mark_reversed(session: Session, *, settlement_id: int) -> None:

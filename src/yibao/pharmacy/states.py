@@ -1,4 +1,4 @@
-"""Pharmacy sales (药店购药). Pure: standard library only.
+"""Pharmacy sales (药店购药). Pure: standard library and :mod:`yibao.workflow` only.
 
 A sale is settled at once (the engine, outpatient setting) or, when the whole basket is
 refused, never stored. A settled sale can be reversed (退药) once.
@@ -7,30 +7,43 @@ refused, never stored. A settled sale can be reversed (退药) once.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Final
 
-from yibao.errors import InvalidTransition
+from yibao.workflow import Workflow
 
-SALE_SETTLED: Final = "settled"
-SALE_REVERSED: Final = "reversed"
-SALE_STATES: Final = (SALE_SETTLED, SALE_REVERSED)
 
-SALE_TRANSITIONS: Final[Mapping[str, Mapping[str, str]]] = {
-    SALE_SETTLED: {"reverse": SALE_REVERSED},
-    SALE_REVERSED: {},
-}
+class SaleState(StrEnum):
+    SETTLED = "settled"
+    REVERSED = "reversed"
+
+
+class SaleAction(StrEnum):
+    REVERSE = "reverse"
+
+
+SALE_WORKFLOW: Final = Workflow(
+    "pharmacy sale",
+    SaleState,
+    SaleAction,
+    {
+        SaleState.SETTLED: {SaleAction.REVERSE: SaleState.REVERSED},
+        SaleState.REVERSED: {},
+    },
+)
+SALE_TRANSITIONS: Final[Mapping[SaleState, Mapping[SaleAction, SaleState]]] = SALE_WORKFLOW.table
+SALE_SETTLED: Final = SaleState.SETTLED
+SALE_REVERSED: Final = SaleState.REVERSED
+SALE_STATES: Final = tuple(SaleState)
 
 # What a pharmacy may sell against the card: catalog drugs of class A or B (甲/乙类).
 SELLABLE_KIND: Final = "drug"
 SELLABLE_CLASSES: Final = frozenset({"A", "B"})
 
 
-def sale_next(state: str, action: str) -> str:
-    moves = SALE_TRANSITIONS.get(state, {})
-    try:
-        return moves[action]
-    except KeyError:
-        raise InvalidTransition("pharmacy sale", state, action, sorted(moves)) from None
+def sale_next(state: str, action: str) -> SaleState:
+    """The sale's state after ``action``, or InvalidTransition."""
+    return SALE_WORKFLOW.next(state, action)
 
 
 def refusal_reason(kind: str | None, item_class: str | None) -> str | None:

@@ -9,7 +9,7 @@ in-process per version and content hash, because settlement runs them on every c
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -233,11 +233,3 @@ def catalog_version_for(session: Session, *, region: str, on: date) -> CatalogVe
 def catalog_for(session: Session, *, region: str, on: date) -> Catalog:
     """The treatment ``region``'s catalog in force ``on`` that day (engine type)."""
     return _parsed_catalog(catalog_version_for(session, region=region, on=on))
-
-
-def catalogs_for(session: Session, *, regions: Sequence[str], on: date) -> Catalog:
-    """One catalog holding the rows of several regions (e.g. for batch settlement)."""
-    items: dict[tuple[str, str], CatalogItem] = {}
-    for region in regions:
-        items.update(catalog_for(session, region=region, on=on).items)
-    return Catalog(items)

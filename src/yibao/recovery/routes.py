@@ -6,17 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from yibao.auth.deps import SessionDep, require_roles
 from yibao.auth.models import User
-from yibao.errors import NotFound
 from yibao.money import from_fen
+from yibao.recovery import access, service
 from yibao.recovery import repository as repo
-from yibao.recovery import service
 from yibao.recovery.models import RecoveryCase
 from yibao.recovery.schemas import CaseClose, CaseRead
-from yibao.settlements.routes import IdempotencyKeyHeader, Now, idempotent, region_of
+from yibao.settlements.routes import IdempotencyKeyHeader, Now, idempotent
 
 router = APIRouter(prefix="/recovery", tags=["recovery"])
 
@@ -40,27 +38,19 @@ def _read(case: RecoveryCase) -> CaseRead:
     )
 
 
-def _region(session: Session, user: User) -> str | None:
-    return region_of(session, user) if user.role == "agency" else None
-
-
 @router.get("/cases", summary="Recovery cases of the agency's insured region")
 def list_cases(
     session: SessionDep,
     user: AgencyUser,
     state: Annotated[str | None, Query(pattern="^(open|closed|cancelled)$")] = None,
 ) -> list[CaseRead]:
-    rows = repo.list_cases(session, insured_region=_region(session, user), state=state)
+    rows = repo.list_cases(session, insured_region=access.case_region(session, user), state=state)
     return [_read(case) for case in rows]
 
 
 @router.get("/cases/{case_id}", summary="One recovery case")
 def get_case(case_id: int, session: SessionDep, user: AgencyUser) -> CaseRead:
-    case = repo.get_case(session, case_id)
-    region = _region(session, user)
-    if region is not None and case.insured_region != region:
-        raise NotFound(f"recovery case {case_id} not found", code="recovery.not_found")
-    return _read(case)
+    return _read(access.readable_case(session, user, session.get(RecoveryCase, case_id), case_id))
 
 
 @router.post(
@@ -77,7 +67,7 @@ def close_case(
     now: Now,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    region = _region(session, user)
+    region = access.case_region(session, user)
 
     def operation() -> tuple[int, Any]:
         case = service.close_case(

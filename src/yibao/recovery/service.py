@@ -13,11 +13,11 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
-from yibao.errors import ValidationFailed
-from yibao.money import to_fen
+from yibao.errors import NotFound, ValidationFailed
+from yibao.money import from_fen, to_fen
 from yibao.recovery import repository as repo
 from yibao.recovery.models import RecoveryCase
-from yibao.recovery.states import CASE_OPEN, case_next
+from yibao.recovery.states import CASE_CANCELLED, CASE_OPEN, case_next
 from yibao.settlements.models import SettlementRecord
 
 
@@ -62,8 +62,6 @@ def close_case(
     """Close a case with what was recovered (0 up to the amount paid in advance)."""
     case = repo.get_case(session, case_id, lock=True)
     if insured_region is not None and case.insured_region != insured_region:
-        from yibao.errors import NotFound
-
         raise NotFound(f"recovery case {case_id} not found", code="recovery.not_found")
     new_state = case_next(case.state, "close")
     try:
@@ -97,21 +95,29 @@ def close_case(
 def cancel_case_for(
     session: Session, *, settlement_id: int, actor: Actor, now: datetime
 ) -> RecoveryCase | None:
-    """The settlement was reversed: an open case has nothing left to recover."""
+    """The settlement was reversed: the fund paid nothing in advance, so the case is void —
+    an open one has nothing left to recover, and what a closed one recovered is owed back
+    to the third party (said in its note)."""
     case = repo.case_for_settlement(session, settlement_id)
-    if case is None or case.state != CASE_OPEN:
+    if case is None or case.state == CASE_CANCELLED:
         return case
+    before = {"state": case.state, "recovered": str(from_fen(case.recovered_fen))}
     case.state = case_next(case.state, "cancel")
     case.closed_at = now
-    case.note = "settlement reversed"
+    case.note = (
+        f"settlement reversed after {from_fen(case.recovered_fen)} was recovered: "
+        "to be returned to the third party"
+        if case.recovered_fen
+        else "settlement reversed"
+    )
     record(
         session,
         actor=actor,
         action="recovery.cancel",
         entity="recovery_case",
         entity_id=case.id,
-        before={"state": CASE_OPEN},
-        after={"state": case.state},
+        before=before,
+        after={"state": case.state, "note": case.note},
         at=now,
     )
     return case

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from yibao.registry.models import (
@@ -103,15 +103,6 @@ def movements(session: Session, person_id: int) -> Sequence[AccountMovement]:
         .where(AccountMovement.person_id == person_id)
         .order_by(AccountMovement.id)
     ).all()
-
-
-def movements_total_fen(session: Session, person_id: int) -> int:
-    total = session.scalar(
-        select(func.coalesce(func.sum(AccountMovement.amount_fen), 0)).where(
-            AccountMovement.person_id == person_id
-        )
-    )
-    return int(total or 0)
 
 
 def family_links(session: Session, person_id: int) -> Sequence[tuple[FamilyLink, Person]]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 
+from yibao.approvals.schemas import ApprovalRead
 from yibao.auth.deps import CurrentUser, SessionDep, require_roles
 from yibao.auth.models import User
-from yibao.errors import Forbidden, NotFound, ValidationFailed
 from yibao.money import fmt, parse_decimal
+from yibao.registry import access, service
 from yibao.registry import repository as repo
-from yibao.registry import service
 from yibao.registry.models import Person
 from yibao.registry.schemas import (
     AccountRead,
@@ -126,9 +127,6 @@ def update_institution(
     user: Annotated[User, require_roles("admin", "agency")],
 ) -> InstitutionRead:
     """Admins, or the agency of the institution's region (designation, networking)."""
-    institution = service.get_institution(session, institution_id=institution_id)
-    if user.role == "agency" and user.region_code != institution.region_code:
-        raise Forbidden("the institution is outside your region", code="institution.out_of_scope")
     changed = service.update_institution(
         session,
         institution_id=institution_id,
@@ -143,10 +141,8 @@ def list_units(
     session: SessionDep,
     user: Annotated[User, require_roles("admin", "agency", "street_office", "unit")],
 ) -> list[UnitRead]:
-    """Units in the caller's scope: all (admin), the region (agency), itself (unit)."""
-    return [
-        UnitRead.model_validate(u) for u in repo.list_units(session, where=service.unit_scope(user))
-    ]
+    """Units in the caller's scope: all (admin), the region (its desks), itself (unit)."""
+    return [UnitRead.model_validate(u) for u in service.list_units(session, actor=user)]
 
 
 @router.post("/units", response_model=UnitRead, status_code=201)
@@ -155,15 +151,15 @@ def create_unit(
     session: SessionDep,
     user: Annotated[User, require_roles("admin", "agency")],
 ) -> UnitRead:
-    if user.role == "agency" and user.region_code != body.region_code:
-        raise Forbidden(
-            "units are registered by the agency of their region", code="unit.out_of_scope"
-        )
     unit = service.create_unit(session, name=body.name, region_code=body.region_code, actor=user)
     return UnitRead.model_validate(unit)
 
 
 # --- persons ---------------------------------------------------------------------------
+
+
+def _read(session: Session, user: User, person: Person) -> PersonRead:
+    return PersonRead.of(person, full_identity=access.may_see_full_identity(session, user, person))
 
 
 @router.get("/persons", response_model=list[PersonRead])
@@ -177,10 +173,15 @@ def list_persons(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[PersonRead]:
     """Persons in the caller's scope, identity numbers masked. Hospitals use ``lookup``."""
-    stmt = repo.persons_query(
-        where=service.person_scope(user), region_code=region, unit_id=unit_id, name=name
+    persons = service.list_persons(
+        session,
+        actor=user,
+        region_code=region,
+        unit_id=unit_id,
+        name=name,
+        limit=limit,
+        offset=offset,
     )
-    persons = session.scalars(stmt.limit(limit).offset(offset)).all()
     return [PersonRead.of(p) for p in persons]
 
 
@@ -191,10 +192,8 @@ def register_person(
     user: Annotated[User, require_roles("admin", "agency", "street_office", "unit")],
 ) -> PersonRead:
     """Enrol a person (with a personal account). Units enrol their own staff."""
-    if not service.may_register_in(user, region=body.insured_region, unit_id=body.unit_id):
-        raise Forbidden("you may not enrol persons there", code="person.out_of_scope")
     person = service.register_person(session, **body.model_dump(), actor=user)
-    return PersonRead.of(person, full_identity=service.may_see_full_identity(user, person))
+    return _read(session, user, person)
 
 
 @router.post("/persons/lookup", response_model=PersonRead)
@@ -207,27 +206,19 @@ def lookup_person(
 
     Hospitals may look up anyone whose document they hold; the answer is masked.
     """
-    if (body.identity_number is None) == (body.card_number is None):
-        raise ValidationFailed(
-            "give exactly one of identity_number and card_number", code="person.lookup"
-        )
-    person: Person | None
-    if body.identity_number is not None:
-        person = service.find_person_by_identity(session, identity_number=body.identity_number)
-    else:
-        person = service.find_person_by_card(session, card_number=body.card_number or "")
-    if person is None or (
-        user.role != "hospital" and not service.can_see_person(session, user, person)
-    ):
-        raise NotFound("no person matches", code="person.not_found")
-    return PersonRead.of(person, full_identity=service.may_see_full_identity(user, person))
+    person = service.lookup_person(
+        session,
+        actor=user,
+        identity_number=body.identity_number,
+        card_number=body.card_number,
+    )
+    return _read(session, user, person)
 
 
 @router.get("/persons/{person_id}", response_model=PersonRead)
 def get_person(person_id: int, session: SessionDep, user: CurrentUser) -> PersonRead:
-    """One person; the identity number in full for themselves, their agency and admins."""
-    person = service.visible_person(session, user=user, person_id=person_id)
-    return PersonRead.of(person, full_identity=service.may_see_full_identity(user, person))
+    """One person; the identity number in full for themselves, their centre and admins."""
+    return _read(session, user, access.visible_person(session, actor=user, person_id=person_id))
 
 
 @router.patch("/persons/{person_id}", response_model=PersonRead)
@@ -237,14 +228,10 @@ def update_person(
     session: SessionDep,
     user: Annotated[User, require_roles("admin", "agency")],
 ) -> PersonRead:
-    person = service.visible_person(session, user=user, person_id=person_id)
-    changes = body.model_dump(exclude_unset=True)
-    if user.role != "admin" and "insured_region" in changes:
-        raise Forbidden("only admins move a person to another region", code="person.region")
-    if not service.may_manage_person(user, person):
-        raise Forbidden("you may not change this person", code="person.out_of_scope")
-    person = service.update_person(session, person_id=person_id, changes=changes, actor=user)
-    return PersonRead.of(person, full_identity=service.may_see_full_identity(user, person))
+    person = service.update_person(
+        session, person_id=person_id, changes=body.model_dump(exclude_unset=True), actor=user
+    )
+    return _read(session, user, person)
 
 
 @router.get("/persons/{person_id}/account", response_model=AccountRead)
@@ -254,8 +241,7 @@ def get_account(
     user: Annotated[User, require_roles("admin", "agency", "street_office", "insured")],
 ) -> AccountRead:
     """The personal account: balance and every movement."""
-    service.visible_person(session, user=user, person_id=person_id)
-    view = service.account_of(session, person_id=person_id)
+    view = service.account_of(session, actor=user, person_id=person_id)
     return AccountRead(
         person_id=person_id,
         balance=fmt(view.balance),
@@ -263,18 +249,24 @@ def get_account(
     )
 
 
-@router.post("/persons/{person_id}/account/movements", response_model=MovementRead, status_code=201)
+@router.post(
+    "/persons/{person_id}/account/movements",
+    response_model=ApprovalRead,
+    status_code=202,
+    summary="Ask to credit or debit the account by hand; a second user approves (四眼原则)",
+)
 def post_movement(
     person_id: int,
     body: MovementCreate,
     session: SessionDep,
     user: Annotated[User, require_roles("admin", "agency")],
-) -> MovementRead:
-    """Credit or debit the account (contributions, corrections); never below zero."""
-    person = service.visible_person(session, user=user, person_id=person_id)
-    if not service.may_manage_person(user, person):
-        raise Forbidden("you may not change this account", code="person.out_of_scope")
-    movement = service.post_movement(
+) -> ApprovalRead:
+    """Credit or debit the account (contributions, corrections); never below zero.
+
+    Nothing moves yet: the answer is a pending approval that another user of the insured
+    region's centre approves with ``POST /approvals/{id}/approve``.
+    """
+    approval = service.request_account_movement(
         session,
         person_id=person_id,
         amount=parse_decimal(body.amount, max_places=2),
@@ -282,7 +274,7 @@ def post_movement(
         ref=body.ref,
         actor=user,
     )
-    return MovementRead.of(movement)
+    return ApprovalRead.of(approval)
 
 
 @router.get("/persons/{person_id}/family", response_model=list[FamilyLinkRead])
@@ -292,18 +284,10 @@ def list_family(
     user: Annotated[User, require_roles("admin", "agency", "street_office", "insured")],
 ) -> list[FamilyLinkRead]:
     """Family links (spouse, parents, children) used for account sharing."""
-    service.visible_person(session, user=user, person_id=person_id)
     return [
         FamilyLinkRead.of(link, rel)
-        for link, rel in service.family_of(session, person_id=person_id)
+        for link, rel in service.family_of(session, actor=user, person_id=person_id)
     ]
-
-
-def _require_family_desk(user: User, person: Person) -> None:
-    if user.role == "admin":
-        return
-    if user.region_code != person.insured_region:
-        raise Forbidden("the person is outside your region", code="person.out_of_scope")
 
 
 @router.post("/persons/{person_id}/family", response_model=FamilyLinkRead, status_code=201)
@@ -314,9 +298,6 @@ def link_family(
     user: Annotated[User, require_roles("admin", "agency", "street_office")],
 ) -> FamilyLinkRead:
     """Link a relative (both directions: a parent link also makes the inverse child link)."""
-    person = service.visible_person(session, user=user, person_id=person_id)
-    _require_family_desk(user, person)
-    relative = service.get_person(session, person_id=body.relative_id)
     link = service.link_family(
         session,
         person_id=person_id,
@@ -324,7 +305,7 @@ def link_family(
         relation=body.relation,
         actor=user,
     )
-    return FamilyLinkRead.of(link, relative)
+    return FamilyLinkRead.of(link, service.get_person(session, person_id=body.relative_id))
 
 
 @router.delete("/persons/{person_id}/family/{relative_id}", status_code=204)
@@ -334,7 +315,5 @@ def unlink_family(
     session: SessionDep,
     user: Annotated[User, require_roles("admin", "agency", "street_office")],
 ) -> Response:
-    person = service.visible_person(session, user=user, person_id=person_id)
-    _require_family_desk(user, person)
     service.unlink_family(session, person_id=person_id, relative_id=relative_id, actor=user)
     return Response(status_code=204)

@@ -1,36 +1,26 @@
-"""Registry use cases and who may see what.
-
-Scoping (who sees which persons):
-
-| role | persons |
-|---|---|
-| insured | themselves |
-| unit | its staff (``unit_id``) |
-| street_office, agency | persons insured in their region |
-| hospital | its own patients: see :func:`hospital_can_see` |
-| admin | everyone |
-
-The full identity number is shown only to the person themselves, to agency reviewers of
-their insured region and to admins; everyone else, and every listing, gets it masked.
+"""Registry use cases. Who may see or change what is decided in :mod:`yibao.registry.access`;
+every use case that a person can call takes the actor and checks it here.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.orm import Session
 
+from yibao.approvals import service as approvals
+from yibao.approvals.models import Approval
 from yibao.audit.service import Actor, record, snapshot
 from yibao.auth.models import User
 from yibao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yibao.identity import birth_date_of, sex_of, validate_identity_number
 from yibao.money import from_fen, to_fen
+from yibao.registry import access
 from yibao.registry import repository as repo
 from yibao.registry.models import (
     AGENCY_KINDS,
@@ -76,147 +66,6 @@ INVERSE_RELATION = {"spouse": "spouse", "parent": "child", "child": "parent"}
 _REGION_CODE = re.compile(r"^\d{6}$")
 
 
-# --- hospitals and their patients ------------------------------------------------------
-
-HospitalPatientCheck = Callable[[Session, int, int], bool]
-_HOSPITAL_PATIENT_CHECKS: list[HospitalPatientCheck] = []
-
-
-def register_hospital_patient_check(check: HospitalPatientCheck) -> HospitalPatientCheck:
-    """Add a rule "institution X treats person Y" (a filing naming it, an encounter...).
-
-    Concepts register their check when their service module is imported; usable as a
-    decorator.
-    """
-    if check not in _HOSPITAL_PATIENT_CHECKS:
-        _HOSPITAL_PATIENT_CHECKS.append(check)
-    return check
-
-
-def hospital_can_see(session: Session, institution_id: int, person_id: int) -> bool:
-    """Whether the institution has this person as a patient (any registered check)."""
-    return any(check(session, institution_id, person_id) for check in _HOSPITAL_PATIENT_CHECKS)
-
-
-@register_hospital_patient_check
-def _named_in_a_filing(session: Session, institution_id: int, person_id: int) -> bool:
-    """The hospital issued the person's referral or was chosen in their filing."""
-    from yibao.filings.models import Filing, FilingHospital
-
-    issued = select(Filing.id).where(
-        Filing.person_id == person_id, Filing.referral_hospital_id == institution_id
-    )
-    chosen = (
-        select(Filing.id)
-        .join(FilingHospital, FilingHospital.filing_id == Filing.id)
-        .where(Filing.person_id == person_id, FilingHospital.institution_id == institution_id)
-    )
-    return session.scalar(select(or_(exists(issued), exists(chosen)))) or False
-
-
-@register_hospital_patient_check
-def _has_an_encounter(session: Session, institution_id: int, person_id: int) -> bool:
-    """The person was registered or admitted at the institution."""
-    from yibao.settlements.models import Encounter
-
-    stmt = select(Encounter.id).where(
-        Encounter.person_id == person_id, Encounter.institution_id == institution_id
-    )
-    return session.scalar(select(exists(stmt))) or False
-
-
-@register_hospital_patient_check
-def _bought_at_the_pharmacy(session: Session, institution_id: int, person_id: int) -> bool:
-    """The pharmacy sold to the person, or to someone buying for them."""
-    from yibao.pharmacy.models import PharmacySale
-
-    stmt = select(PharmacySale.id).where(
-        PharmacySale.institution_id == institution_id,
-        PharmacySale.patient_person_id == person_id,
-    )
-    return session.scalar(select(exists(stmt))) or False
-
-
-# --- access ----------------------------------------------------------------------------
-
-
-def person_scope(user: User) -> ColumnElement[bool] | None:
-    """SQL condition on ``Person`` for the persons ``user`` may list; None means all."""
-    if user.role == "admin":
-        return None
-    if user.role == "insured":
-        return Person.id == user.person_id if user.person_id is not None else false()
-    if user.role == "unit":
-        return Person.unit_id == user.unit_id if user.unit_id is not None else false()
-    if user.role in ("street_office", "agency"):
-        return (
-            Person.insured_region == user.region_code if user.region_code is not None else false()
-        )
-    return false()
-
-
-def can_see_person(session: Session, user: User, person: Person) -> bool:
-    role = user.role
-    if role == "admin":
-        return True
-    if role == "insured":
-        return user.person_id == person.id
-    if role == "unit":
-        return user.unit_id is not None and user.unit_id == person.unit_id
-    if role in ("street_office", "agency"):
-        return user.region_code == person.insured_region
-    if role == "hospital":
-        return user.institution_id is not None and hospital_can_see(
-            session, user.institution_id, person.id
-        )
-    return False
-
-
-def may_see_full_identity(user: User, person: Person) -> bool:
-    """The person, agency reviewers of their insured region, admins."""
-    if user.role == "admin":
-        return True
-    if user.role == "insured":
-        return user.person_id == person.id
-    return user.role == "agency" and user.region_code == person.insured_region
-
-
-def may_manage_person(user: User, person: Person) -> bool:
-    """Change registry data of a person: admins and agencies of their insured region."""
-    if user.role == "admin":
-        return True
-    return user.role == "agency" and user.region_code == person.insured_region
-
-
-def may_register_in(user: User, *, region: str, unit_id: int | None) -> bool:
-    """Enrol a person: admin, agency or street office of the region, or the unit itself."""
-    if user.role == "admin":
-        return True
-    if user.role in ("agency", "street_office"):
-        return user.region_code == region
-    if user.role == "unit":
-        return user.unit_id is not None and user.unit_id == unit_id
-    return False
-
-
-def visible_person(session: Session, *, user: User, person_id: int) -> Person:
-    """The person if ``user`` may see them; ``NotFound`` / ``Forbidden`` otherwise."""
-    person = get_person(session, person_id=person_id)
-    if not can_see_person(session, user, person):
-        raise Forbidden(f"person {person_id} is outside your scope", code="person.out_of_scope")
-    return person
-
-
-def unit_scope(user: User) -> ColumnElement[bool] | None:
-    if user.role == "admin":
-        return None
-    if user.role in ("agency", "street_office"):
-        return Unit.region_code == user.region_code
-    if user.role == "unit":
-        return Unit.id == user.unit_id
-    return false()
-
-
 # --- reading ---------------------------------------------------------------------------
 
 
@@ -224,6 +73,49 @@ def get_person(session: Session, *, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None:
         raise NotFound(f"person {person_id} not found", code="person.not_found")
+    return person
+
+
+def list_persons(
+    session: Session,
+    *,
+    actor: access.Actor,
+    region_code: str | None = None,
+    unit_id: int | None = None,
+    name: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[Person]:
+    """Persons in the actor's scope (see :mod:`yibao.registry.access`)."""
+    stmt = repo.persons_query(
+        where=access.person_scope(session, actor),
+        region_code=region_code,
+        unit_id=unit_id,
+        name=name,
+    )
+    return session.scalars(stmt.limit(limit).offset(offset)).all()
+
+
+def lookup_person(
+    session: Session,
+    *,
+    actor: access.Actor,
+    identity_number: str | None,
+    card_number: str | None,
+) -> Person:
+    """Find a person by identity number or card: a hospital holding the person's document
+    may find anyone (to admit them); everyone else only the persons they may see."""
+    if (identity_number is None) == (card_number is None):
+        raise ValidationFailed(
+            "give exactly one of identity_number and card_number", code="person.lookup"
+        )
+    if identity_number is not None:
+        person = find_person_by_identity(session, identity_number=identity_number)
+    else:
+        person = find_person_by_card(session, card_number=card_number or "")
+    holds_document = not isinstance(actor, str) and actor.role == "hospital"
+    if person is None or not (holds_document or access.can_see_person(session, actor, person)):
+        raise NotFound("no person matches", code="person.not_found")
     return person
 
 
@@ -255,13 +147,6 @@ def get_unit(session: Session, *, unit_id: int) -> Unit:
     if unit is None:
         raise NotFound(f"unit {unit_id} not found", code="unit.not_found")
     return unit
-
-
-def get_agency(session: Session, *, agency_id: int) -> Agency:
-    agency = session.get(Agency, agency_id)
-    if agency is None:
-        raise NotFound(f"agency {agency_id} not found", code="agency.not_found")
-    return agency
 
 
 # --- reference data --------------------------------------------------------------------
@@ -373,9 +258,11 @@ def create_institution(
 
 
 def update_institution(
-    session: Session, *, institution_id: int, changes: Mapping[str, Any], actor: Actor
+    session: Session, *, institution_id: int, changes: Mapping[str, Any], actor: access.Actor
 ) -> Institution:
+    """Designation, networking, level: admins or an agency of the institution's region."""
     institution = get_institution(session, institution_id=institution_id)
+    access.require_institution_manager(session, actor, institution.region_code)
     unknown = set(changes) - INSTITUTION_UPDATABLE
     if unknown:
         raise ValidationFailed(
@@ -398,7 +285,13 @@ def update_institution(
     return institution
 
 
-def create_unit(session: Session, *, name: str, region_code: str, actor: Actor) -> Unit:
+def list_units(session: Session, *, actor: access.Actor) -> Sequence[Unit]:
+    """Units in the actor's scope: all (admin), the region (its desks), itself (unit)."""
+    return repo.list_units(session, where=access.unit_scope(session, actor))
+
+
+def create_unit(session: Session, *, name: str, region_code: str, actor: access.Actor) -> Unit:
+    access.require_unit_registrar(session, actor, region_code)
     get_region(session, code=region_code)
     unit = Unit(name=name, region_code=region_code)
     session.add(unit)
@@ -432,9 +325,14 @@ def register_person(
     sex: str | None = None,
     birth_date: date | None = None,
     opening_balance: Decimal = Decimal("0"),
-    actor: Actor,
+    actor: access.Actor,
 ) -> Person:
-    """Enrol a person with a personal account; sex and birth date come from the number."""
+    """Enrol a person with a personal account; sex and birth date come from the number.
+
+    Admins, the centre or street office of the region, or a unit for its own staff.
+    """
+    if not access.may_register_in(session, actor, region=insured_region, unit_id=unit_id):
+        raise Forbidden("you may not enrol persons there", code="person.out_of_scope")
     number = validate_identity_number(identity_number)
     if sex is not None and sex != sex_of(number):
         raise ValidationFailed("sex does not match the identity number", code="person.sex")
@@ -494,9 +392,14 @@ def register_person(
 
 
 def update_person(
-    session: Session, *, person_id: int, changes: Mapping[str, Any], actor: Actor
+    session: Session, *, person_id: int, changes: Mapping[str, Any], actor: access.Actor
 ) -> Person:
-    person = get_person(session, person_id=person_id)
+    """Change a person's registry data: the centre of their insured region, admins; only
+    admins move a person to another region."""
+    person = access.visible_person(session, actor=actor, person_id=person_id)
+    if "insured_region" in changes and not access.is_admin(actor):
+        raise Forbidden("only admins move a person to another region", code="person.region")
+    access.require_manager(session, actor, person, "person")
     unknown = set(changes) - PERSON_UPDATABLE
     if unknown:
         raise ValidationFailed(
@@ -540,8 +443,9 @@ class AccountView:
     movements: Sequence[AccountMovement]
 
 
-def account_of(session: Session, *, person_id: int) -> AccountView:
-    get_person(session, person_id=person_id)
+def account_of(session: Session, *, actor: access.Actor, person_id: int) -> AccountView:
+    """The personal account, for whoever may see the person."""
+    access.visible_person(session, actor=actor, person_id=person_id)
     account = session.get(Account, person_id)
     if account is None:
         raise NotFound(f"person {person_id} has no account", code="account.not_found")
@@ -562,15 +466,12 @@ def post_movement(
     beneficiary_id: int | None = None,
     actor: Actor,
 ) -> AccountMovement:
-    """Credit (+) or debit (-) the personal account; the balance never goes negative."""
-    if amount == 0:
-        raise ValidationFailed("a movement needs a non-zero amount", code="account.zero")
-    try:
-        amount_fen = to_fen(amount)
-    except ValueError:
-        raise ValidationFailed(
-            f"{amount} is not a whole number of fen", code="account.fen"
-        ) from None
+    """Credit (+) or debit (-) the personal account; the balance never goes negative.
+
+    For the platform's own movements (opening balances, an approved request); a person at
+    a desk goes through :func:`request_account_movement`.
+    """
+    amount_fen = _movement_fen(amount)
     account = session.get(Account, person_id, with_for_update=True)
     if account is None:
         raise NotFound(f"person {person_id} has no account", code="account.not_found")
@@ -603,11 +504,88 @@ def post_movement(
     return movement
 
 
+def _movement_fen(amount: Decimal) -> int:
+    if amount == 0:
+        raise ValidationFailed("a movement needs a non-zero amount", code="account.zero")
+    try:
+        return to_fen(amount)
+    except ValueError:
+        raise ValidationFailed(
+            f"{amount} is not a whole number of fen", code="account.fen"
+        ) from None
+
+
+def request_account_movement(
+    session: Session,
+    *,
+    person_id: int,
+    amount: Decimal,
+    kind: str,
+    ref: str | None,
+    actor: User,
+) -> Approval:
+    """A credit or debit by hand (contribution, correction) waits for a second user of the
+    insured region's centre (四眼原则): it is stored as a pending approval and the account
+    moves only when another user approves it."""
+    person = access.visible_person(session, actor=actor, person_id=person_id)
+    access.require_manager(session, actor, person, "account")
+    amount_fen = _movement_fen(amount)
+    account = session.get(Account, person_id)
+    if account is None:
+        raise NotFound(f"person {person_id} has no account", code="account.not_found")
+    if account.balance_fen + amount_fen < 0:
+        raise ValidationFailed(
+            f"the account holds {from_fen(account.balance_fen)}, "
+            f"cannot pay {from_fen(-amount_fen)}",
+            code="account.insufficient",
+        )
+    return approvals.request_approval(
+        session,
+        kind=ACCOUNT_MOVEMENT,
+        subject=f"account:{person_id}",
+        summary=f"{'credit' if amount_fen > 0 else 'debit'} {from_fen(abs(amount_fen))} "
+        f"({kind}) to the account of person {person_id}",
+        payload={"person_id": person_id, "amount": str(amount), "kind": kind, "ref": ref},
+        region_code=person.insured_region,
+        actor=actor,
+    )
+
+
+def _may_move_account(session: Session, user: User, payload: Mapping[str, Any]) -> bool:
+    person = session.get(Person, int(payload["person_id"]))
+    return person is not None and access.may_manage_person(session, user, person)
+
+
+def _carry_out_movement(
+    session: Session, payload: Mapping[str, Any], approval: Approval, user: User
+) -> Mapping[str, Any]:
+    movement = post_movement(
+        session,
+        person_id=int(payload["person_id"]),
+        amount=Decimal(payload["amount"]),
+        kind=str(payload["kind"]),
+        ref=payload.get("ref") or f"approval:{approval.id}",
+        actor=user,
+    )
+    return {
+        "movement_id": movement.id,
+        "balance_after": str(from_fen(movement.balance_after_fen)),
+    }
+
+
+ACCOUNT_MOVEMENT = "account.movement"
+approvals.register_kind(
+    approvals.ApprovalKind(ACCOUNT_MOVEMENT, _may_move_account, _carry_out_movement)
+)
+
+
 # --- family ----------------------------------------------------------------------------
 
 
-def family_of(session: Session, *, person_id: int) -> Sequence[tuple[FamilyLink, Person]]:
-    get_person(session, person_id=person_id)
+def family_of(
+    session: Session, *, actor: access.Actor, person_id: int
+) -> Sequence[tuple[FamilyLink, Person]]:
+    access.visible_person(session, actor=actor, person_id=person_id)
     return repo.family_links(session, person_id)
 
 
@@ -617,9 +595,12 @@ def is_family(session: Session, *, person_id: int, relative_id: int) -> bool:
 
 
 def link_family(
-    session: Session, *, person_id: int, relative_id: int, relation: str, actor: Actor
+    session: Session, *, person_id: int, relative_id: int, relation: str, actor: access.Actor
 ) -> FamilyLink:
     """Record that ``relative_id`` is the person's ``relation``, and the inverse link."""
+    access.require_family_desk(
+        session, actor, access.visible_person(session, actor=actor, person_id=person_id)
+    )
     if relation not in RELATIONS:
         raise ValidationFailed(
             f"relation must be one of {', '.join(RELATIONS)}", code="family.relation"
@@ -648,7 +629,12 @@ def link_family(
     return link
 
 
-def unlink_family(session: Session, *, person_id: int, relative_id: int, actor: Actor) -> None:
+def unlink_family(
+    session: Session, *, person_id: int, relative_id: int, actor: access.Actor
+) -> None:
+    access.require_family_desk(
+        session, actor, access.visible_person(session, actor=actor, person_id=person_id)
+    )
     link = repo.family_link(session, person_id, relative_id)
     if link is None:
         raise NotFound("no such family link", code="family.not_found")

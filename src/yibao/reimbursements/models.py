@@ -1,4 +1,5 @@
-"""Manual reimbursement (零星报销) tables: claims, their invoices, fee lines and documents.
+"""Manual reimbursement (零星报销) tables: claims, their invoices and fee lines (documents:
+:mod:`yibao.documents`).
 
 Money is whole fen; quantities and unit prices carry up to 4 decimals and are stored as
 integers scaled by 10,000 (``*_e4``), as direct settlement stores them.
@@ -19,7 +20,6 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -121,33 +121,10 @@ class ReimbursementLine(Base):
     service_date: Mapped[date | None] = mapped_column(Date)
 
 
-class ReimbursementDocument(Base):
-    """An uploaded document; the file lives under the configured upload folder."""
-
-    __tablename__ = "reimbursement_documents"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    claim_id: Mapped[int] = mapped_column(ForeignKey("reimbursement_claims.id"), index=True)
-    doc_type: Mapped[str] = mapped_column(String(40))
-    filename: Mapped[str] = mapped_column(String(200))
-    content_type: Mapped[str] = mapped_column(String(80))
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    # Relative to the upload folder.
-    storage_path: Mapped[str] = mapped_column(String(300))
-    # Kept but no longer counted: the reviewer asked for this document again.
-    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
-    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-
-
 __all__ = [
     "CASE_TYPES",
     "PAYOUT_METHODS",
     "ReimbursementClaim",
-    "ReimbursementDocument",
     "ReimbursementInvoice",
     "ReimbursementLine",
 ]

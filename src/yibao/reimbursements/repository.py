@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from yibao.documents import repository as documents_repo
+from yibao.documents.models import Document, DocumentOwner
 from yibao.reimbursements.models import (
     ReimbursementClaim,
-    ReimbursementDocument,
     ReimbursementInvoice,
     ReimbursementLine,
 )
@@ -42,34 +43,20 @@ def lines(session: Session, claim_id: int) -> list[ReimbursementLine]:
     )
 
 
-def documents(session: Session, claim_id: int) -> list[ReimbursementDocument]:
-    return list(
-        session.scalars(
-            select(ReimbursementDocument)
-            .where(ReimbursementDocument.claim_id == claim_id)
-            .order_by(ReimbursementDocument.id)
-        )
-    )
-
-
-def document(session: Session, claim_id: int, document_id: int) -> ReimbursementDocument | None:
-    doc = session.get(ReimbursementDocument, document_id)
-    return doc if doc is not None and doc.claim_id == claim_id else None
+def documents(session: Session, claim_id: int) -> list[Document]:
+    """The claim's documents in upload order, superseded ones included."""
+    return documents_repo.for_owner(session, DocumentOwner.claim(claim_id))
 
 
 def list_claims(
     session: Session,
     *,
-    person_ids: Collection[int] | None = None,
-    insured_region: str | None = None,
+    where: ColumnElement[bool],
     states: Sequence[str] | None = None,
     limit: int = 100,
 ) -> list[ReimbursementClaim]:
-    stmt = select(ReimbursementClaim)
-    if person_ids is not None:
-        stmt = stmt.where(ReimbursementClaim.person_id.in_(list(person_ids)))
-    if insured_region is not None:
-        stmt = stmt.where(ReimbursementClaim.insured_region == insured_region)
+    """Newest first; ``where`` is the caller's scope (see ``reimbursements.access``)."""
+    stmt = select(ReimbursementClaim).where(where)
     if states:
         stmt = stmt.where(ReimbursementClaim.state.in_(list(states)))
     return list(session.scalars(stmt.order_by(ReimbursementClaim.id.desc()).limit(limit)))

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 
+from yibao.approvals.schemas import ApprovalRead
 from yibao.auth.deps import SessionDep, require_roles
 from yibao.auth.models import User
-from yibao.errors import NotFound
+from yibao.claim_checks.schemas import FindingRead
+from yibao.documents.models import DocumentOwner
+from yibao.documents.routes import DocumentUpload, document_file
+from yibao.documents.schemas import ClaimDocumentRead
 from yibao.identity import mask_identity_number
 from yibao.money import fmt, from_fen
 from yibao.reimbursements import repository as repo
@@ -19,10 +23,9 @@ from yibao.reimbursements import service
 from yibao.reimbursements.letter import letter_pdf
 from yibao.reimbursements.models import ReimbursementClaim
 from yibao.reimbursements.schemas import (
-    DocumentRead,
-    FindingRead,
     InvoiceRead,
     LineRead,
+    OverrideIn,
     PayIn,
     ReimbursementAmend,
     ReimbursementCreate,
@@ -32,6 +35,7 @@ from yibao.reimbursements.schemas import (
     ReturnIn,
 )
 from yibao.reimbursements.states import allowed_actions
+from yibao.settlements.routes import IdempotencyKeyHeader, idempotent
 
 router = APIRouter(prefix="/reimbursements", tags=["reimbursements"])
 
@@ -101,7 +105,7 @@ def read_claim(session: Session, claim: ReimbursementClaim) -> ReimbursementRead
             )
             for line in repo.lines(session, claim.id)
         ],
-        documents=[DocumentRead.model_validate(d) for d in repo.documents(session, claim.id)],
+        documents=[ClaimDocumentRead.model_validate(d) for d in repo.documents(session, claim.id)],
         findings=[FindingRead.model_validate(f) for f in service.findings(session, claim)],
     )
 
@@ -137,27 +141,20 @@ def get_claim(claim_id: int, session: SessionDep, user: Anyone) -> Reimbursement
     summary="Upload a document (PDF, JPEG or PNG)",
 )
 def upload_document(
-    claim_id: int,
-    request: Request,
-    session: SessionDep,
-    user: Claimant,
-    doc_type: Annotated[str, Form()],
-    file: Annotated[UploadFile, File()],
-) -> DocumentRead:
-    settings = request.app.state.settings
-    limit: int = settings.upload_max_bytes
+    claim_id: int, session: SessionDep, user: Claimant, upload: DocumentUpload
+) -> ClaimDocumentRead:
     doc = service.upload_document(
         session,
         actor=user,
         claim_id=claim_id,
-        doc_type=doc_type,
-        filename=file.filename or "upload",
-        content_type=file.content_type or "application/octet-stream",
-        data=file.file.read(limit + 1),
-        upload_dir=settings.upload_dir,
-        max_bytes=limit,
+        doc_type=upload.doc_type,
+        filename=upload.filename,
+        content_type=upload.content_type,
+        data=upload.data,
+        upload_dir=upload.upload_dir,
+        max_bytes=upload.max_bytes,
     )
-    return DocumentRead.model_validate(doc)
+    return ClaimDocumentRead.model_validate(doc)
 
 
 @router.get("/{claim_id}/documents/{document_id}", summary="Download a document")
@@ -165,11 +162,9 @@ def download_document(
     claim_id: int, document_id: int, request: Request, session: SessionDep, user: Anyone
 ) -> FileResponse:
     service.get_claim(session, actor=user, claim_id=claim_id)
-    doc = repo.document(session, claim_id, document_id)
-    if doc is None:
-        raise NotFound(f"document {document_id} not found", code="reimbursement.document_not_found")
-    path = request.app.state.settings.upload_dir / doc.storage_path
-    return FileResponse(path, media_type=doc.content_type, filename=doc.filename)
+    return document_file(
+        request, session, owner=DocumentOwner.claim(claim_id), document_id=document_id
+    )
 
 
 @router.post("/{claim_id}/resubmit", summary="Resubmit a returned claim (adds, never drops)")
@@ -206,11 +201,50 @@ def return_claim(
     return read_claim(session, claim)
 
 
-@router.post("/{claim_id}/approve", summary="Approve: settled by the engine and recorded")
-def approve(claim_id: int, session: SessionDep, user: Reviewer, now: Now) -> ReimbursementRead:
-    return read_claim(
-        session, service.approve_claim(session, actor=user, claim_id=claim_id, now=now)
+@router.post(
+    "/{claim_id}/approve",
+    summary="Approve: settled by the engine and recorded (Idempotency-Key: exactly once)",
+    response_model=ReimbursementRead,
+)
+def approve(
+    claim_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Reviewer,
+    now: Now,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Blocking findings (a duplicate invoice, overlapping stays, totals that disagree)
+    stop the approval unless overridden (``POST /reimbursements/{id}/override``); a
+    duplicate of an invoice already paid stops it for good."""
+
+    def operation() -> tuple[int, Any]:
+        claim = service.approve_claim(session, actor=user, claim_id=claim_id, now=now)
+        return 200, read_claim(session, claim).model_dump(mode="json")
+
+    return idempotent(
+        request,
+        session,
+        user=user,
+        key=idempotency_key,
+        payload={"claim_id": claim_id},
+        operation=operation,
+        key_required=False,
     )
+
+
+@router.post(
+    "/{claim_id}/override",
+    status_code=202,
+    summary="Ask to approve despite blocking findings, with a reason (a second reviewer decides)",
+)
+def override(
+    claim_id: int, body: OverrideIn, session: SessionDep, user: Reviewer, now: Now
+) -> ApprovalRead:
+    approval = service.request_override(
+        session, actor=user, claim_id=claim_id, reason=body.reason, now=now
+    )
+    return ApprovalRead.of(approval)
 
 
 @router.post("/{claim_id}/reject", summary="Reject with a reason")
@@ -223,22 +257,44 @@ def reject(
     return read_claim(session, claim)
 
 
-@router.post("/{claim_id}/pay", summary="Record the payout")
+@router.post(
+    "/{claim_id}/pay",
+    summary="Record the payout (Idempotency-Key: exactly once)",
+    response_model=ReimbursementRead,
+)
 def pay(
-    claim_id: int, session: SessionDep, user: Reviewer, now: Now, body: PayIn | None = None
-) -> ReimbursementRead:
-    body = body or PayIn()
-    claim = service.pay_claim(
+    claim_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Reviewer,
+    now: Now,
+    body: PayIn | None = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    paying = body or PayIn()
+
+    def operation() -> tuple[int, Any]:
+        claim = service.pay_claim(
+            session,
+            actor=user,
+            claim_id=claim_id,
+            reference=paying.reference,
+            collector_name=paying.collector_name,
+            collector_identity_number=paying.collector_identity_number,
+            collector_relation=paying.collector_relation,
+            now=now,
+        )
+        return 200, read_claim(session, claim).model_dump(mode="json")
+
+    return idempotent(
+        request,
         session,
-        actor=user,
-        claim_id=claim_id,
-        reference=body.reference,
-        collector_name=body.collector_name,
-        collector_identity_number=body.collector_identity_number,
-        collector_relation=body.collector_relation,
-        now=now,
+        user=user,
+        key=idempotency_key,
+        payload={"claim_id": claim_id, **paying.model_dump(mode="json")},
+        operation=operation,
+        key_required=False,
     )
-    return read_claim(session, claim)
 
 
 @router.get("/{claim_id}/decision", summary="The decision as JSON")

@@ -2,7 +2,8 @@
 
 Read from ``yibao/data/reimbursement_rules/``: ``<region>.yaml`` when the insured region
 publishes its own list, else ``default.yaml``. The data is small and read-only, so each
-file is parsed once per process.
+file is parsed once per process. Documents are named by the platform's one vocabulary
+(:mod:`yibao.documents.kinds`), shared with filings.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from yibao.documents.kinds import KIND_NAMES, is_known_kind, unknown_kind_message
 from yibao.errors import InvalidInput, ValidationFailed
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "data" / "reimbursement_rules"
@@ -36,10 +38,9 @@ class CaseRules:
 @dataclass(frozen=True, slots=True)
 class ReimbursementRules:
     source: str
-    documents: Mapping[str, str]
+    documents: Mapping[str, str]  # every known kind and its names
     cases: Mapping[str, CaseRules]
     by_filing_type: Mapping[str, tuple[str, ...]]
-    default_max_per_day: int | None
 
     def required_documents(self, *, case: str, setting: str, filing_type: str | None) -> list[str]:
         """The documents the case needs, in policy order, without repeats."""
@@ -61,12 +62,12 @@ class ReimbursementRules:
         return wanted
 
 
-def _str_list(value: Any, source: str, where: str, known: Mapping[str, str]) -> tuple[str, ...]:
+def _str_list(value: Any, source: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidInput(source, where, "expected a list of document names")
+        raise InvalidInput(source, where, "expected a list of document kinds")
     for name in value:
-        if name not in known:
-            raise InvalidInput(source, where, f"unknown document {name!r}")
+        if not is_known_kind(name):
+            raise InvalidInput(source, where, unknown_kind_message(name))
     return tuple(value)
 
 
@@ -78,13 +79,16 @@ def parse_rules_text(text: str, source: str) -> ReimbursementRules:
         raise InvalidInput(source, "", f"not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidInput(source, "", "expected a mapping")
-    unknown = set(data) - {"documents", "cases", "by_filing_type", "audit"}
+    if "documents" in data:
+        raise InvalidInput(
+            source,
+            "documents",
+            "document kinds are the platform's own (yibao.documents.kinds); remove this key",
+        )
+    unknown = set(data) - {"cases", "by_filing_type"}
     if unknown:
         raise InvalidInput(source, "", f"unknown keys {sorted(unknown)}")
-    documents = data.get("documents")
-    if not isinstance(documents, dict) or not documents:
-        raise InvalidInput(source, "documents", "expected a mapping of document names")
-    docs = {str(k): str(v) for k, v in documents.items()}
+    docs = {str(kind): f"{name.chinese} · {name.english}" for kind, name in KIND_NAMES.items()}
     cases_raw = data.get("cases")
     if not isinstance(cases_raw, dict) or not cases_raw:
         raise InvalidInput(source, "cases", "expected a mapping of cases")
@@ -93,7 +97,7 @@ def parse_rules_text(text: str, source: str) -> ReimbursementRules:
         if not isinstance(body, dict):
             raise InvalidInput(source, f"cases.{name}", "expected a mapping")
         by_setting = {
-            setting: _str_list(body[setting], source, f"cases.{name}.{setting}", docs)
+            setting: _str_list(body[setting], source, f"cases.{name}.{setting}")
             for setting in SETTINGS
             if setting in body
         }
@@ -105,18 +109,13 @@ def parse_rules_text(text: str, source: str) -> ReimbursementRules:
     if not isinstance(by_filing_raw, dict):
         raise InvalidInput(source, "by_filing_type", "expected a mapping")
     by_filing = {
-        str(k): _str_list(v, source, f"by_filing_type.{k}", docs) for k, v in by_filing_raw.items()
+        str(k): _str_list(v, source, f"by_filing_type.{k}") for k, v in by_filing_raw.items()
     }
-    audit = data.get("audit") or {}
-    limit = audit.get("default_max_per_day") if isinstance(audit, dict) else None
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        raise InvalidInput(source, "audit.default_max_per_day", "expected a positive integer")
     return ReimbursementRules(
         source=source,
         documents=docs,
         cases=cases,
         by_filing_type=by_filing,
-        default_max_per_day=limit,
     )
 
 

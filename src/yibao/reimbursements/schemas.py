@@ -8,6 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yibao.claim_checks.schemas import FindingRead
+from yibao.documents.schemas import ClaimDocumentRead
+
 CaseType = Literal[
     "offsite_no_direct", "emergency_after_discharge", "outpatient_paid_in_full", "card_not_carried"
 ]
@@ -77,26 +80,10 @@ class PayIn(BaseModel):
     collector_relation: Literal["spouse", "parent", "child", "sibling"] | None = None
 
 
-class DocumentRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    doc_type: str
-    filename: str
-    content_type: str
-    size_bytes: int
-    superseded: bool
-    uploaded_at: datetime | None = None
-
-
-class FindingRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    subject_kind: str
-    subject_id: int
-    code: str
-    message: str
-    evidence: dict[str, Any]
+class OverrideIn(BaseModel):
+    reason: str = Field(
+        min_length=1, max_length=400, description="Why the claim is approved despite its findings"
+    )
 
 
 class InvoiceRead(BaseModel):
@@ -147,7 +134,7 @@ class ReimbursementRead(BaseModel):
     paid_at: datetime | None
     invoices: list[InvoiceRead]
     lines: list[LineRead]
-    documents: list[DocumentRead]
+    documents: list[ClaimDocumentRead]
     findings: list[FindingRead]
 
 

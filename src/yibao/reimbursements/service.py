@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,21 +21,27 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from yibao.approvals import service as approvals
+from yibao.approvals.models import Approval
 from yibao.audit.service import record
 from yibao.auth.models import User
 from yibao.claim_checks import service as claim_checks
+from yibao.claim_checks.checks import DUPLICATE_INVOICE
 from yibao.claim_checks.models import AuditFinding
+from yibao.documents import service as documents
+from yibao.documents.models import Document, DocumentOwner
 from yibao.engine import Claim, ClaimLine
 from yibao.engine.models import LIABILITIES
-from yibao.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yibao.errors import Conflict, NotFound, ValidationFailed
+from yibao.filings.service import filing_info_for
 from yibao.identity import mask_identity_number, validate_identity_number
 from yibao.invoices import normalise_invoice_number
 from yibao.money import from_fen, to_fen
 from yibao.registry.models import Institution, Person
+from yibao.reimbursements import access, checks
 from yibao.reimbursements import repository as repo
 from yibao.reimbursements.models import (
     ReimbursementClaim,
-    ReimbursementDocument,
     ReimbursementInvoice,
     ReimbursementLine,
 )
@@ -47,8 +54,9 @@ from yibao.reimbursements.states import (
     ClaimState,
     next_state,
 )
+from yibao.settlements.inputs import institution_info, person_info
 from yibao.settlements.models import SettlementRecord
-from yibao.uploads import store_upload
+from yibao.settlements.service import lock_person_year, record_settlement
 
 E4 = 10_000
 SUBMITTERS = ("insured", "unit", "street_office", "admin")
@@ -64,26 +72,6 @@ def _now(now: datetime | None) -> datetime:
 # --- who may do what -------------------------------------------------------------------------
 
 
-def may_act_for(actor: User, person: Person) -> bool:
-    """Claimants: the person, their insured unit, a street office of their region; admin."""
-    if actor.role == "admin":
-        return True
-    if actor.role == "insured":
-        return actor.person_id == person.id
-    if actor.role == "unit":
-        return actor.unit_id is not None and actor.unit_id == person.unit_id
-    if actor.role == "street_office":
-        return actor.region_code == person.insured_region
-    return False
-
-
-def is_reviewer(actor: User, claim: ReimbursementClaim) -> bool:
-    """Reviewers: the medical insurance center (agency) of the insured region; admin."""
-    if actor.role == "admin":
-        return True
-    return actor.role == "agency" and actor.region_code == claim.insured_region
-
-
 def _person(session: Session, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None:
@@ -96,42 +84,17 @@ def get_claim(
 ) -> ReimbursementClaim:
     """The claim when ``actor`` may see it (404 otherwise, so ids leak nothing)."""
     claim = repo.get(session, claim_id, lock=lock)
-    if claim is None or not (
-        is_reviewer(actor, claim) or may_act_for(actor, _person(session, claim.person_id))
-    ):
+    if claim is None or not access.may_view(session, actor, claim):
         raise NotFound(f"reimbursement claim {claim_id} not found", code="reimbursement.not_found")
     return claim
-
-
-def _require_claimant(session: Session, actor: User, claim: ReimbursementClaim) -> None:
-    if not may_act_for(actor, _person(session, claim.person_id)):
-        raise Forbidden("you may not act for this person", code="reimbursement.forbidden")
-
-
-def _require_reviewer(actor: User, claim: ReimbursementClaim) -> None:
-    if not is_reviewer(actor, claim):
-        raise Forbidden(
-            f"only a reviewer of the insured region {claim.insured_region} may review",
-            code="reimbursement.not_reviewer",
-        )
 
 
 def list_claims(
     session: Session, *, actor: User, state: str | None = None, queue: bool = False
 ) -> list[ReimbursementClaim]:
+    """The claims ``actor`` may see (see :mod:`yibao.reimbursements.access`), newest first."""
     states = [state] if state else ([str(s) for s in QUEUE_STATES] if queue else None)
-    if actor.role == "insured":
-        return repo.list_claims(session, person_ids=[actor.person_id or -1], states=states)
-    if actor.role == "unit":
-        from sqlalchemy import select
-
-        ids = session.scalars(select(Person.id).where(Person.unit_id == (actor.unit_id or -1)))
-        return repo.list_claims(session, person_ids=list(ids), states=states)
-    if actor.role in ("street_office", "agency"):
-        return repo.list_claims(session, insured_region=actor.region_code or "-", states=states)
-    if actor.role == "admin":
-        return repo.list_claims(session, states=states)
-    raise Forbidden("hospitals have no reimbursement claims", code="reimbursement.forbidden")
+    return repo.list_claims(session, where=access.claim_scope(session, actor), states=states)
 
 
 # --- transitions -------------------------------------------------------------------------------
@@ -212,8 +175,6 @@ def missing_documents(session: Session, claim: ReimbursementClaim) -> list[str]:
 
 
 def _filing(session: Session, claim: ReimbursementClaim) -> Any:
-    from yibao.filings.service import filing_info_for
-
     return filing_info_for(
         session,
         person_id=claim.person_id,
@@ -229,8 +190,7 @@ def submit_claim(
     """Receive a claim with its invoices, fee lines and diagnoses; documents follow."""
     at = _now(now)
     person = _person(session, data.person_id)
-    if not may_act_for(actor, person):
-        raise Forbidden("you may not act for this person", code="reimbursement.forbidden")
+    access.require_claimant(session, actor, person)
     institution = session.get(Institution, data.institution_id)
     if institution is None:
         raise ValidationFailed(
@@ -293,7 +253,7 @@ def submit_claim(
             )
         )
     session.flush()
-    claim_checks.audit_claim(session, claim=claim, now=at)
+    checks.audit_claim(session, claim=claim, now=at)
     record(
         session,
         actor=actor,
@@ -326,41 +286,26 @@ def upload_document(
     data: bytes,
     upload_dir: Path,
     max_bytes: int,
-) -> ReimbursementDocument:
+) -> Document:
     """Store a document (PDF, JPEG or PNG, checked by content, size-limited)."""
     claim = get_claim(session, actor=actor, claim_id=claim_id)
-    _require_claimant(session, actor, claim)
+    access.require_claimant_of(session, actor, claim)
     if claim.state not in OPEN_STATES:
         raise Conflict(
             f"documents can be added while the claim is open (state {claim.state})",
             code="reimbursement.closed",
         )
-    known = rules_for(claim.insured_region).documents
-    if doc_type not in known:
-        raise ValidationFailed(
-            f"unknown document type {doc_type!r}; types: {', '.join(known)}",
-            code="upload.document_type_unknown",
-        )
-    stored = store_upload(
-        upload_dir=upload_dir,
-        folder=f"reimbursements/{claim.id}",
+    doc = documents.add_document(
+        session,
+        owner=DocumentOwner.claim(claim.id),
+        kind=doc_type,
         filename=filename,
         content_type=content_type,
         data=data,
+        uploaded_by=actor.id,
+        upload_dir=upload_dir,
         max_bytes=max_bytes,
     )
-    doc = ReimbursementDocument(
-        claim_id=claim.id,
-        doc_type=doc_type,
-        filename=stored.filename,
-        content_type=stored.content_type,
-        size_bytes=stored.size_bytes,
-        sha256=stored.sha256,
-        storage_path=stored.storage_path,
-        uploaded_by=actor.id,
-    )
-    session.add(doc)
-    session.flush()
     record(
         session,
         actor=actor,
@@ -384,7 +329,7 @@ def resubmit_claim(
     """Hand a returned claim back, with what was missing; everything submitted is kept."""
     at = _now(now)
     claim = get_claim(session, actor=actor, claim_id=claim_id, lock=True)
-    _require_claimant(session, actor, claim)
+    access.require_claimant_of(session, actor, claim)
     next_state(claim.state, ClaimAction.RESUBMIT)  # refuse an illegal move before changing
     if amend is not None:
         if amend.diagnoses:
@@ -406,7 +351,7 @@ def start_review(
     """Take the claim for review: completeness first (返回补正 with the list), then audits."""
     at = _now(now)
     claim = get_claim(session, actor=actor, claim_id=claim_id, lock=True)
-    _require_reviewer(actor, claim)
+    access.require_reviewer(session, actor, claim)
     next_state(claim.state, ClaimAction.START_REVIEW)
     # A filing may have been made since submission (emergency filed after discharge).
     claim.required_documents = required_documents(session, claim)
@@ -419,7 +364,7 @@ def start_review(
     claim.missing_documents = []
     _move(session, claim, ClaimAction.START_REVIEW, actor, at=at)
     claim_checks.audit_settlements(session, now=at)
-    claim_checks.audit_claim(session, claim=claim, now=at)
+    checks.audit_claim(session, claim=claim, now=at)
     return claim
 
 
@@ -435,7 +380,7 @@ def return_claim(
     """Return the claim listing what is missing; nothing already submitted is dropped."""
     at = _now(now)
     claim = get_claim(session, actor=actor, claim_id=claim_id, lock=True)
-    _require_reviewer(actor, claim)
+    access.require_reviewer(session, actor, claim)
     next_state(claim.state, ClaimAction.RETURN)
     known = rules_for(claim.insured_region).documents
     listed = list(dict.fromkeys(missing or missing_documents(session, claim)))
@@ -463,8 +408,6 @@ def return_claim(
 
 
 def _engine_claim(session: Session, claim: ReimbursementClaim) -> Claim:
-    from yibao.settlements.service import institution_info, person_info
-
     person = _person(session, claim.person_id)
     institution = session.get(Institution, claim.institution_id)
     assert institution is not None
@@ -497,11 +440,10 @@ def approve_claim(
     session: Session, *, actor: User, claim_id: int, now: datetime | None = None
 ) -> ReimbursementClaim:
     """Approve: settle through the shared recording service (the engine computes it)."""
-    from yibao.settlements.service import record_settlement
-
     at = _now(now)
     claim = get_claim(session, actor=actor, claim_id=claim_id, lock=True)
-    _require_reviewer(actor, claim)
+    access.require_reviewer(session, actor, claim)
+    access.require_second_person(actor, claim)
     next_state(claim.state, ClaimAction.APPROVE)
     missing = missing_documents(session, claim)
     if missing:
@@ -510,6 +452,7 @@ def approve_claim(
             code="reimbursement.documents_missing",
             missing=missing,
         )
+    _refuse_on_findings(session, claim, at=at, overridden=_overridden_keys(session, claim))
     engine_claim = _engine_claim(session, claim)
     settlement, result = record_settlement(
         session,
@@ -540,12 +483,134 @@ def approve_claim(
     return claim
 
 
+# --- findings that block ------------------------------------------------------------------------
+
+OVERRIDE_FINDINGS = "reimbursement.override_findings"
+
+
+def _paid_twice(session: Session, finding: AuditFinding) -> bool:
+    """A duplicate invoice that was already paid out: by a standing direct settlement (the
+    fund paid the hospital) or by a paid manual claim. Nobody can override that."""
+    if finding.code != DUPLICATE_INVOICE:
+        return False
+    other_kind, other_ref = finding.evidence.get("other_kind"), finding.evidence.get("other_ref")
+    if other_kind == "settlement":
+        return True
+    if other_kind == "reimbursement" and str(other_ref).isdigit():
+        other = repo.get(session, int(str(other_ref)))
+        return other is not None and other.state == ClaimState.PAID
+    return False
+
+
+def _refuse_on_findings(
+    session: Session, claim: ReimbursementClaim, *, at: datetime, overridden: set[str] | None
+) -> None:
+    """Run the checks again inside this transaction, after taking the lock that every
+    settlement of the person's year takes, so a direct settlement or another approval of
+    the same invoice committed a moment ago is seen (and one that comes later waits for
+    this one). A duplicate already paid stops the claim; other blocking findings stop the
+    approval unless a second reviewer overrode them (``overridden``; None at payout)."""
+    lock_person_year(session, person_id=claim.person_id, year=claim.treatment_date.year)
+    found = checks.audit_claim(session, claim=claim, now=at)
+    paid = [f for f in found if _paid_twice(session, f)]
+    if paid:
+        raise Conflict(
+            "cannot be paid: " + "; ".join(f.message for f in paid),
+            code="reimbursement.already_paid",
+            findings=[f.key for f in paid],
+        )
+    if overridden is None:
+        return
+    blocking = [f for f in found if f.severity == "blocking" and f.key not in overridden]
+    if blocking:
+        raise Conflict(
+            "blocking audit findings: "
+            + "; ".join(f.message for f in blocking)
+            + "; a reviewer may ask to override them with a reason (a second reviewer approves)",
+            code="reimbursement.blocking_findings",
+            findings=[f.key for f in blocking],
+        )
+
+
+def _overridden_keys(session: Session, claim: ReimbursementClaim) -> set[str]:
+    keys: set[str] = set()
+    for payload in approvals.approved_requests(
+        session, kind=OVERRIDE_FINDINGS, subject=f"reimbursement:{claim.id}"
+    ):
+        keys.update(payload["findings"])
+    return keys
+
+
+def request_override(
+    session: Session, *, actor: User, claim_id: int, reason: str, now: datetime | None = None
+) -> Approval:
+    """Ask to approve a claim despite its blocking findings, with a written reason; a second
+    reviewer of the centre decides (四眼原则). A duplicate already paid is never overridden."""
+    at = _now(now)
+    claim = get_claim(session, actor=actor, claim_id=claim_id, lock=True)
+    access.require_reviewer(session, actor, claim)
+    if not reason.strip():
+        raise ValidationFailed("an override needs a written reason", code="reimbursement.reason")
+    found = checks.audit_claim(session, claim=claim, now=at)
+    paid = [f for f in found if _paid_twice(session, f)]
+    if paid:
+        raise Conflict(
+            "cannot be overridden: " + "; ".join(f.message for f in paid),
+            code="reimbursement.already_paid",
+        )
+    blocking = sorted({f.key for f in found if f.severity == "blocking"})
+    if not blocking:
+        raise Conflict(
+            "the claim has no blocking findings", code="reimbursement.nothing_to_override"
+        )
+    return approvals.request_approval(
+        session,
+        kind=OVERRIDE_FINDINGS,
+        subject=f"reimbursement:{claim.id}",
+        summary=f"approve claim {claim.id} despite {len(blocking)} blocking finding(s): "
+        f"{reason.strip()[:200]}",
+        payload={"claim_id": claim.id, "reason": reason.strip()[:400], "findings": blocking},
+        region_code=claim.insured_region,
+        actor=actor,
+        now=at,
+    )
+
+
+def _may_override(session: Session, user: User, payload: Mapping[str, Any]) -> bool:
+    claim = repo.get(session, int(payload["claim_id"]))
+    return claim is not None and access.is_reviewer(session, user, claim)
+
+
+def _carry_out_override(
+    session: Session, payload: Mapping[str, Any], approval: Approval, user: User
+) -> Mapping[str, Any]:
+    record(
+        session,
+        actor=user,
+        action="reimbursement.findings_overridden",
+        entity="reimbursement",
+        entity_id=int(payload["claim_id"]),
+        before=None,
+        after={
+            "findings": payload["findings"],
+            "reason": payload["reason"],
+            "requested_by": approval.requested_by,
+        },
+    )
+    return {"claim_id": payload["claim_id"], "findings": payload["findings"]}
+
+
+approvals.register_kind(
+    approvals.ApprovalKind(OVERRIDE_FINDINGS, _may_override, _carry_out_override)
+)
+
+
 def reject_claim(
     session: Session, *, actor: User, claim_id: int, reason: str, now: datetime | None = None
 ) -> ReimbursementClaim:
     at = _now(now)
     claim = get_claim(session, actor=actor, claim_id=claim_id, lock=True)
-    _require_reviewer(actor, claim)
+    access.require_reviewer(session, actor, claim)
     next_state(claim.state, ClaimAction.REJECT)
     if not reason.strip():
         raise ValidationFailed("a rejection needs a reason", code="reimbursement.reason")
@@ -571,8 +636,9 @@ def pay_claim(
     whose identity is recorded."""
     at = _now(now)
     claim = get_claim(session, actor=actor, claim_id=claim_id, lock=True)
-    _require_reviewer(actor, claim)
+    access.require_reviewer(session, actor, claim)
     next_state(claim.state, ClaimAction.PAY)
+    _refuse_on_findings(session, claim, at=at, overridden=None)
     if claim.payout_method == "family_cash":
         if not (collector_name and collector_identity_number and collector_relation):
             raise ValidationFailed(

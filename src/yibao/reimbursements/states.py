@@ -1,7 +1,8 @@
 """The reimbursement claim (零星报销) workflow as an explicit transition table.
 
-Pure: standard library only. Every state change of a claim goes through :func:`next_state`,
-so an illegal move is refused in one place and the refusal lists the moves that are allowed.
+Pure: standard library and :mod:`yibao.workflow` only. Every state change of a claim goes
+through :func:`next_state`, so an illegal move is refused in one place and the refusal lists
+the moves that are allowed.
 
 ::
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from yibao.errors import InvalidTransition
+from yibao.workflow import Workflow
 
 
 class ClaimState(StrEnum):
@@ -44,15 +45,21 @@ class ClaimAction(StrEnum):
 
 S, A = ClaimState, ClaimAction
 
-TRANSITIONS: Mapping[ClaimState, Mapping[ClaimAction, ClaimState]] = {
-    S.SUBMITTED: {A.START_REVIEW: S.UNDER_REVIEW, A.RETURN: S.RETURNED},
-    S.UNDER_REVIEW: {A.APPROVE: S.APPROVED, A.REJECT: S.REJECTED, A.RETURN: S.RETURNED},
-    S.RETURNED: {A.RESUBMIT: S.RESUBMITTED},
-    S.RESUBMITTED: {A.START_REVIEW: S.UNDER_REVIEW, A.RETURN: S.RETURNED},
-    S.APPROVED: {A.PAY: S.PAID},
-    S.REJECTED: {},
-    S.PAID: {},
-}
+CLAIM_WORKFLOW = Workflow(
+    "reimbursement claim",
+    ClaimState,
+    ClaimAction,
+    {
+        S.SUBMITTED: {A.START_REVIEW: S.UNDER_REVIEW, A.RETURN: S.RETURNED},
+        S.UNDER_REVIEW: {A.APPROVE: S.APPROVED, A.REJECT: S.REJECTED, A.RETURN: S.RETURNED},
+        S.RETURNED: {A.RESUBMIT: S.RESUBMITTED},
+        S.RESUBMITTED: {A.START_REVIEW: S.UNDER_REVIEW, A.RETURN: S.RETURNED},
+        S.APPROVED: {A.PAY: S.PAID},
+        S.REJECTED: {},
+        S.PAID: {},
+    },
+)
+TRANSITIONS: Mapping[ClaimState, Mapping[ClaimAction, ClaimState]] = CLAIM_WORKFLOW.table
 """state → action → next state. States with no moves are final."""
 
 FINAL_STATES = frozenset(state for state, moves in TRANSITIONS.items() if not moves)
@@ -66,15 +73,9 @@ SETTLED_STATES = frozenset({S.APPROVED, S.PAID})
 
 def allowed_actions(state: str) -> list[str]:
     """The actions the table allows from ``state``, in table order."""
-    return [str(action) for action in TRANSITIONS.get(ClaimState(state), {})]
+    return [str(action) for action in CLAIM_WORKFLOW.allowed(state)]
 
 
 def next_state(state: str, action: str) -> ClaimState:
     """The state after ``action``, or :class:`InvalidTransition` listing the allowed moves."""
-    current = ClaimState(state)
-    try:
-        return TRANSITIONS[current][ClaimAction(action)]
-    except (KeyError, ValueError):
-        raise InvalidTransition(
-            "reimbursement claim", str(current), action, allowed_actions(current)
-        ) from None
+    return CLAIM_WORKFLOW.next(state, action)

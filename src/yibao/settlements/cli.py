@@ -1,36 +1,40 @@
-"""``yibao settlements`` (list, show, totals, reverse) and ``yibao recovery`` (list, close)."""
+"""``yibao settlements``: list, show, totals, reverse (``yibao recovery`` is in
+:mod:`yibao.recovery.cli`)."""
 
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Annotated
 
 import typer
 
-from yibao.cli.support import command_session, reports_errors
+from yibao.auth.tokens import authenticate
+from yibao.commands import TokenOpt, command_session, reports_errors
+from yibao.engine.phrases import DEFAULT_LANGUAGE, Lang
+from yibao.engine.render import localise_explanation
 from yibao.money import from_fen
-from yibao.recovery import repository as recovery_repo
-from yibao.recovery import service as recovery_service
-from yibao.settlements import repository as repo
 from yibao.settlements import service
 
 app = typer.Typer(
     help="Direct settlements (直接结算): list, explain, totals, reverse.", no_args_is_help=True
 )
-recovery_app = typer.Typer(help="Third-party recovery cases (第三方追偿).", no_args_is_help=True)
+
+SettlementId = Annotated[int, typer.Argument(help="The settlement's id.")]
 
 
 @app.command("list")
+@reports_errors
 def list_settlements(
-    person_id: Annotated[int | None, typer.Option()] = None,
-    year_month: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
-    limit: Annotated[int, typer.Option()] = 50,
+    token: TokenOpt,
+    year_month: Annotated[str | None, typer.Option(help="Only this month, YYYY-MM.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
 ) -> None:
-    """Newest first: id, kind, state, person, regions, total, fund, account, cash."""
+    """The settlements the acting user may see, newest first: id, kind, state, person,
+    regions, total, fund, account, cash."""
     with command_session() as session:
-        for row in repo.list_settlements(
-            session, person_id=person_id, year_month=year_month, limit=limit
+        actor = authenticate(session, token=token)
+        for row in service.list_settlements(
+            session, actor=actor, year_month=year_month, limit=limit
         ):
             typer.echo(
                 f"{row.id}\t{row.kind}\t{row.state}\tperson {row.person_id}\t"
@@ -42,19 +46,31 @@ def list_settlements(
 
 @app.command("show")
 @reports_errors
-def show(settlement_id: int) -> None:
-    """One settlement explained line by line (JSON)."""
+def show(
+    settlement_id: SettlementId,
+    token: TokenOpt,
+    lang: Annotated[
+        Lang, typer.Option(help="Language of the explanation: zh (default) or en.")
+    ] = DEFAULT_LANGUAGE,
+) -> None:
+    """One settlement explained line by line (JSON), as GET /settlements/ID."""
     with command_session() as session:
-        row = repo.get_settlement(session, settlement_id)
+        actor = authenticate(session, token=token)
+        row = service.get_settlement(session, actor=actor, settlement_id=settlement_id)
         out = service.settlement_explained(session, record_=row)
+    out["explanation"] = localise_explanation(out.get("explanation", []), lang)
     typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
 
 
 @app.command("totals")
-def totals(year_month: Annotated[str, typer.Argument(help="YYYY-MM")]) -> None:
-    """Per region pair: settlements, reversals and per-fund sums of the month."""
+@reports_errors
+def totals(
+    year_month: Annotated[str, typer.Argument(help="The month, YYYY-MM.")], token: TokenOpt
+) -> None:
+    """Per region pair on the acting agency's side: settlements, reversals, per-fund sums."""
     with command_session() as session:
-        rows = repo.clearing_totals(session, year_month=year_month)
+        actor = authenticate(session, token=token)
+        rows = service.clearing_totals(session, actor=actor, year_month=year_month)
     for r in rows:
         typer.echo(
             f"{r.insured_region}->{r.treatment_region}\t{r.settlements} settled\t"
@@ -67,39 +83,14 @@ def totals(year_month: Annotated[str, typer.Argument(help="YYYY-MM")]) -> None:
 @app.command("reverse")
 @reports_errors
 def reverse(
-    settlement_id: int, reason: Annotated[str, typer.Option(help="Why (kept in the record)")]
+    settlement_id: SettlementId,
+    reason: Annotated[str, typer.Option(help="Why (kept in the record).")],
+    token: TokenOpt,
 ) -> None:
-    """Reverse a settlement once (冲正)."""
+    """Reverse a settlement once (冲正): the hospital that made it, or an admin."""
     with command_session() as session:
+        actor = authenticate(session, token=token)
         reversal = service.reverse_settlement(
-            session, settlement_id=settlement_id, reason=reason, actor="cli"
+            session, settlement_id=settlement_id, reason=reason, actor=actor
         )
         typer.echo(f"settlement {settlement_id} reversed by {reversal.id}")
-
-
-@recovery_app.command("list")
-def list_cases(
-    region: Annotated[str | None, typer.Option(help="Insured region")] = None,
-    state: Annotated[str | None, typer.Option()] = None,
-) -> None:
-    with command_session() as session:
-        for case in recovery_repo.list_cases(session, insured_region=region, state=state):
-            typer.echo(
-                f"{case.id}\t{case.state}\tsettlement {case.settlement_id}\t"
-                f"{case.insured_region}\tamount {from_fen(case.amount_fen)}\t"
-                f"recovered {from_fen(case.recovered_fen)}"
-            )
-
-
-@recovery_app.command("close")
-@reports_errors
-def close_case(
-    case_id: int,
-    recovered: Annotated[str, typer.Option(help="Amount recovered, yuan")],
-    note: Annotated[str | None, typer.Option()] = None,
-) -> None:
-    with command_session() as session:
-        case = recovery_service.close_case(
-            session, case_id=case_id, recovered=Decimal(recovered), note=note, actor="cli"
-        )
-        typer.echo(f"case {case.id} {case.state}: recovered {from_fen(case.recovered_fen)}")

@@ -1,26 +1,30 @@
 """Queries and row locks of direct settlement.
 
-Lock order, everywhere: the encounter or settlement being acted on, then the person's
+Lock order, everywhere: the row being acted on first (the encounter when settling one, see
+:mod:`yibao.encounters.repository`; the settlement when reversing it), then the person's
 accumulator row for the year, then the paying account. Keeping one order means concurrent
-settlements wait for each other instead of deadlocking.
+settlements wait for each other instead of deadlocking. A reversal's subscribers lock
+their own rows after these (the encounter: see :mod:`yibao.encounters.handlers` for why
+that cannot deadlock with a settlement of the same encounter).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Date,
     Integer,
     Row,
     Select,
     String,
     Table,
+    and_,
     bindparam,
     case,
     cast,
@@ -36,20 +40,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.session import make_transient_to_detached
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from yibao.errors import NotFound
 from yibao.policies.models import CatalogVersion, PolicyVersion
-from yibao.registry.models import Account, AccountMovement, Institution, Person
-from yibao.settlements.models import (
-    Encounter,
-    FeeLine,
-    SettlementLine,
-    SettlementRecord,
-    YearAccumulator,
-)
+from yibao.registry.models import Account, AccountMovement
+from yibao.settlements.models import SettlementLine, SettlementRecord, YearAccumulator
+from yibao.settlements.states import INSTITUTION_SOURCES
 
 
 def _table(model: type[Any]) -> Table:
@@ -66,52 +64,6 @@ def _core(session: Session) -> Connection:
 
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-def get_encounter(session: Session, encounter_id: int, *, lock: bool = False) -> Encounter:
-    stmt = select(Encounter).where(Encounter.id == encounter_id)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    encounter = session.execute(stmt).scalar_one_or_none()
-    if encounter is None:
-        raise NotFound(f"encounter {encounter_id} not found", code="encounter.not_found")
-    return encounter
-
-
-@dataclass(frozen=True, slots=True)
-class EncounterParties:
-    encounter: Encounter
-    person: Person
-    institution: Institution
-    has_filings: bool  # whether the patient has any filing at all, in any state
-
-
-def _encounter_with_parties_statement() -> Any:
-    from yibao.filings.models import Filing
-
-    has_filings = (
-        select(Filing.id).where(Filing.person_id == Encounter.person_id).exists().label("filed")
-    )
-    return (
-        select(Encounter, Person, Institution, has_filings)
-        .join(Person, Person.id == Encounter.person_id)
-        .join(Institution, Institution.id == Encounter.institution_id)
-        .where(Encounter.id == bindparam("encounter_id"))
-        .with_for_update(of=Encounter)
-        .execution_options(populate_existing=True)
-    )
-
-
-_ENCOUNTER_WITH_PARTIES = _encounter_with_parties_statement()
-
-
-def encounter_with_parties(session: Session, encounter_id: int) -> EncounterParties:
-    """The encounter, locked, with its patient, its hospital and whether the patient has
-    any filing, in one round trip."""
-    row = session.execute(_ENCOUNTER_WITH_PARTIES, {"encounter_id": encounter_id}).one_or_none()
-    if row is None:
-        raise NotFound(f"encounter {encounter_id} not found", code="encounter.not_found")
-    return EncounterParties(row[0], row[1], row[2], bool(row[3]))
 
 
 def _rules_fingerprint_statement() -> Any:
@@ -157,38 +109,6 @@ def rules_fingerprint(
         .all()
     )
     return tuple(sorted((str(k), str(i), str(d)) for k, i, d in rows))
-
-
-def fee_lines(session: Session, encounter_id: int, *, active_only: bool = True) -> list[FeeLine]:
-    stmt = select(FeeLine).where(FeeLine.encounter_id == encounter_id)
-    if active_only:
-        stmt = stmt.where(FeeLine.state == "active")
-    return list(session.scalars(stmt.order_by(FeeLine.id)))
-
-
-_FEE = _table(FeeLine).c
-_ACTIVE_LINES = (
-    select(_FEE.line_id, _FEE.code, _FEE.quantity_e4, _FEE.unit_price_e4)
-    .where(_FEE.encounter_id == bindparam("encounter_id"), _FEE.state == "active")
-    .order_by(_FEE.id)
-)
-
-
-def active_line_values(session: Session, encounter_id: int) -> list[tuple[str, str, int, int]]:
-    """(line id, code, quantity e4, unit price e4) of the active lines, in upload order."""
-    rows = _core(session).execute(_ACTIVE_LINES, {"encounter_id": encounter_id})
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
-
-
-def existing_line_ids(session: Session, encounter_id: int, line_ids: Sequence[str]) -> set[str]:
-    if not line_ids:
-        return set()
-    rows = session.scalars(
-        select(FeeLine.line_id).where(
-            FeeLine.encounter_id == encounter_id, FeeLine.line_id.in_(list(line_ids))
-        )
-    )
-    return set(rows)
 
 
 _ACC = _table(YearAccumulator)
@@ -378,20 +298,6 @@ def insert_lines(session: Session, settlement_id: int, rows: list[dict[str, Any]
         )
 
 
-_ENCOUNTERS = _table(Encounter)
-_SET_ENCOUNTER_STATE = (
-    update(_ENCOUNTERS)
-    .where(_ENCOUNTERS.c.id == bindparam("b_id"))
-    .values(state=bindparam("b_state"))
-)
-
-
-def set_encounter_state(session: Session, encounter: Encounter, state: str) -> None:
-    """Change a locked encounter's state with one UPDATE; the loaded instance agrees."""
-    _core(session).execute(_SET_ENCOUNTER_STATE, {"b_id": encounter.id, "b_state": state})
-    set_committed_value(encounter, "state", state)
-
-
 def get_settlement(session: Session, settlement_id: int, *, lock: bool = False) -> SettlementRecord:
     stmt = select(SettlementRecord).where(SettlementRecord.id == settlement_id)
     if lock:
@@ -422,27 +328,10 @@ def settlement_lines(session: Session, settlement_id: int) -> list[SettlementLin
     )
 
 
-def current_settlement_id(session: Session, encounter_id: int) -> int | None:
-    """The encounter's settlement that stands (not reversed), if any."""
-    return session.execute(
-        select(SettlementRecord.id).where(
-            SettlementRecord.encounter_id == encounter_id, SettlementRecord.state == "settled"
-        )
-    ).scalar_one_or_none()
-
-
-def reversal_of(session: Session, settlement_id: int) -> SettlementRecord | None:
-    return session.execute(
-        select(SettlementRecord).where(SettlementRecord.reverses_id == settlement_id)
-    ).scalar_one_or_none()
-
-
 def list_settlements(
     session: Session,
     *,
-    person_id: int | None = None,
-    institution_id: int | None = None,
-    region: str | None = None,
+    where: ColumnElement[bool] | None = None,
     year_month: str | None = None,
     insured_region: str | None = None,
     treatment_region: str | None = None,
@@ -450,17 +339,10 @@ def list_settlements(
     limit: int = 100,
     offset: int = 0,
 ) -> list[SettlementRecord]:
-    """Newest first. ``region`` matches either the insured or the treatment region."""
+    """Newest first; ``where`` is the caller's scope (see ``settlements.access``)."""
     stmt: Select[tuple[SettlementRecord]] = select(SettlementRecord)
-    if person_id is not None:
-        stmt = stmt.where(SettlementRecord.person_id == person_id)
-    if institution_id is not None:
-        stmt = stmt.where(SettlementRecord.institution_id == institution_id)
-    if region is not None:
-        stmt = stmt.where(
-            (SettlementRecord.insured_region == region)
-            | (SettlementRecord.treatment_region == region)
-        )
+    if where is not None:
+        stmt = stmt.where(where)
     if year_month is not None:
         stmt = stmt.where(SettlementRecord.year_month == year_month)
     if insured_region is not None:
@@ -491,15 +373,22 @@ class ClearingTotals:
     cash_pay_fen: int
 
 
+def cleared_between_regions() -> ColumnElement[bool]:
+    """What clearing counts (清算范围): off-site settlements an institution made, and their
+    reversals. Every total shown for a region pair uses this one condition."""
+    s = SettlementRecord
+    return and_(s.source.in_(INSTITUTION_SOURCES), s.insured_region != s.treatment_region)
+
+
 def clearing_totals(
     session: Session,
     *,
     year_month: str,
     insured_region: str | None = None,
     treatment_region: str | None = None,
-    source: str | None = None,
 ) -> list[ClearingTotals]:
-    """Settlements and reversals stored in ``year_month``, summed per region pair."""
+    """Settlements and reversals stored in ``year_month`` that clearing counts, summed per
+    region pair: the figures of the month's clearing statements before any late entry."""
     s = SettlementRecord
     stmt = select(
         s.insured_region,
@@ -513,13 +402,11 @@ def clearing_totals(
         func.sum(s.fund_pay_total_fen),
         func.sum(s.account_pay_fen),
         func.sum(s.cash_pay_fen),
-    ).where(s.year_month == year_month)
+    ).where(s.year_month == year_month, cleared_between_regions())
     if insured_region is not None:
         stmt = stmt.where(s.insured_region == insured_region)
     if treatment_region is not None:
         stmt = stmt.where(s.treatment_region == treatment_region)
-    if source is not None:
-        stmt = stmt.where(s.source == source)
     stmt = stmt.group_by(s.insured_region, s.treatment_region).order_by(
         s.insured_region, s.treatment_region
     )

@@ -7,26 +7,37 @@ from typing import Annotated
 import typer
 
 from yibao.auth.models import ROLES
-from yibao.cli.support import command_session, reports_errors
+from yibao.commands import command_session, reports_errors
 from yibao.users import service
 
-app = typer.Typer(help="Platform users and their bearer tokens.", no_args_is_help=True)
+app = typer.Typer(
+    help="Platform users and their bearer tokens (the operator's commands: no token).",
+    no_args_is_help=True,
+)
 
 
 @app.command("create")
 @reports_errors
 def create(
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
-    name: Annotated[str | None, typer.Option(help="Display name")] = None,
-    person_id: Annotated[int | None, typer.Option(help="insured: the person")] = None,
-    unit_id: Annotated[int | None, typer.Option(help="unit: the insured unit")] = None,
-    agency_id: Annotated[int | None, typer.Option(help="agency/street_office")] = None,
-    institution_id: Annotated[int | None, typer.Option(help="hospital: the institution")] = None,
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the role).")] = None,
+    person_id: Annotated[int | None, typer.Option(help="insured: the person's id.")] = None,
+    unit_id: Annotated[int | None, typer.Option(help="unit: the insured unit's id.")] = None,
+    agency_id: Annotated[
+        int | None, typer.Option(help="agency, street_office: the id of the agency it works for.")
+    ] = None,
+    institution_id: Annotated[
+        int | None, typer.Option(help="hospital: the institution's id.")
+    ] = None,
     region: Annotated[
-        str | None, typer.Option("--region", help="agency/street_office region code")
+        str | None,
+        typer.Option(
+            "--region", help="agency, street_office: the region, checked against the agency's."
+        ),
     ] = None,
 ) -> None:
-    """Create a user; the bearer token is printed once and stored only as a hash."""
+    """Create a user; the bearer token is printed once and stored only as a hash.
+    Operator's command: no token (it makes the first admin)."""
     with command_session() as session:
         issued = service.create_user(
             session,
@@ -45,8 +56,9 @@ def create(
 
 
 @app.command("list")
+@reports_errors
 def list_() -> None:
-    """Users and their scope (never tokens)."""
+    """Users and their scope (never tokens). Operator's command: no token."""
     with command_session() as session:
         for user in service.list_users(session):
             scope = {

@@ -14,7 +14,7 @@ from yibao.audit.service import Actor, record, snapshot
 from yibao.auth.models import ROLES, User
 from yibao.auth.tokens import new_token
 from yibao.errors import ValidationFailed
-from yibao.registry.models import Agency, Institution, Person, Region, Unit
+from yibao.registry.models import Agency, Institution, Person, Unit
 
 USER_FIELDS = (
     "name",
@@ -39,6 +39,36 @@ def _need(session: Session, model: type[object], key: object, what: str) -> None
         raise ValidationFailed(f"{what} {key} does not exist", code="user.scope_unknown")
 
 
+# The agency kinds each desk role may work for: an agency user acts as its agency's kind
+# (insured region's centre or treatment region's agency), see ``registry.access``.
+DESK_KINDS = {
+    "agency": ("insurance_center", "treatment_agency"),
+    "street_office": ("street_office",),
+}
+
+
+def _desk_region(session: Session, role: str, agency_id: int | None, region: str | None) -> str:
+    """An agency or street office user works for one agency, in that agency's region."""
+    if agency_id is None:
+        raise ValidationFailed(
+            f"a {role} user needs the agency it works for (agency_id)", code="user.scope_unknown"
+        )
+    agency = session.get(Agency, agency_id)
+    if agency is None:
+        raise ValidationFailed(f"agency {agency_id} does not exist", code="user.scope_unknown")
+    if agency.kind not in DESK_KINDS[role]:
+        raise ValidationFailed(
+            f"a {role} user cannot work for a {agency.kind} ({agency.name})",
+            code="user.scope_kind",
+        )
+    if region is not None and region != agency.region_code:
+        raise ValidationFailed(
+            f"agency {agency_id} is in region {agency.region_code}, not {region}",
+            code="user.scope_region",
+        )
+    return agency.region_code
+
+
 def create_user(
     session: Session,
     *,
@@ -61,14 +91,7 @@ def create_user(
     elif role == "unit":
         _need(session, Unit, unit_id, "unit")
     elif role in ("street_office", "agency"):
-        if agency_id is not None:
-            agency = session.get(Agency, agency_id)
-            if agency is None:
-                raise ValidationFailed(
-                    f"agency {agency_id} does not exist", code="user.scope_unknown"
-                )
-            region_code = region_code or agency.region_code
-        _need(session, Region, region_code, "region")
+        region_code = _desk_region(session, role, agency_id, region_code)
     elif role == "hospital":
         _need(session, Institution, institution_id, "institution")
     token_id, token, token_hash = new_token()

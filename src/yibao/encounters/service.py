@@ -1,44 +1,52 @@
 """The hospital window (医院窗口): registration and admission, fee details, pre-settlement
-and discharge settlement of an encounter. Money is computed by the engine only, through
-:mod:`yibao.settlements.service`.
+and discharge settlement of an encounter.
+
+Encounters sit above settlements: money is computed by the engine only, through
+:func:`yibao.settlements.service.record_settlement` (and ``preview_settlement``), and a
+reversal of the encounter's settlement reopens it through
+:mod:`yibao.encounters.handlers`, never by settlements importing this package.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
-from yibao.engine import Claim, ClaimLine, FilingInfo, Settlement
-from yibao.engine.models import LONG_TERM_FILINGS
-from yibao.errors import Forbidden, InvalidInput, NotFound, ValidationFailed
-from yibao.money import parse_decimal, to_fen
-from yibao.registry.models import Institution, Person
-from yibao.settlements import repository as repo
-from yibao.settlements.models import Encounter, FeeLine, SettlementRecord
-from yibao.settlements.service import (
-    check_liability,
-    filing_for,
-    from_e4,
-    institution_info,
-    person_info,
-    preview_settlement,
-    record_settlement,
-    to_e4,
+from yibao.auth.models import User
+from yibao.clock import business_date
+from yibao.encounters import access
+from yibao.encounters import repository as repo
+from yibao.encounters.limits import (
+    MAX_ENCOUNTER_TOTAL,
+    MAX_LINE_AMOUNT,
+    MAX_QUANTITY,
+    MAX_UNIT_PRICE,
 )
-from yibao.settlements.states import (
+from yibao.encounters.models import Encounter, FeeLine
+from yibao.encounters.states import (
     ENCOUNTER_OPEN,
     FEE_ACTIVE,
-    SETTINGS,
     encounter_next,
     fee_line_next,
 )
+from yibao.engine import Claim, ClaimLine, FilingInfo, Settlement
+from yibao.engine.models import LONG_TERM_FILINGS, SETTINGS
+from yibao.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yibao.filings import repository as filings_repo
+from yibao.filings.service import local_use_suspended
+from yibao.identity import validate_identity_number
+from yibao.money import from_e4, to_e4, to_fen
+from yibao.policies.service import catalog_for
+from yibao.registry.models import Institution, Person
+from yibao.settlements import repository as settlement_repo
+from yibao.settlements.inputs import check_liability, filing_for, institution_info, person_info
+from yibao.settlements.models import SettlementRecord
+from yibao.settlements.service import preview_settlement, record_settlement
 
 # --- encounters at the hospital window -------------------------------------------------
 
@@ -60,19 +68,14 @@ def find_patient(
             "give exactly one of identity_number and card_number", code="person.lookup"
         )
     if identity_number:
-        from yibao.identity import validate_identity_number
-
         try:
             number = validate_identity_number(identity_number)
         except ValueError as exc:
             raise ValidationFailed(str(exc), code="person.identity_invalid") from None
-        person = session.execute(
-            select(Person).where(Person.identity_number == number)
-        ).scalar_one_or_none()
+        person = repo.person_by_identity(session, number)
     else:
-        person = session.execute(
-            select(Person).where(Person.card_number == card_number)
-        ).scalar_one_or_none()
+        assert card_number is not None
+        person = repo.person_by_card(session, card_number)
     if person is None:
         raise NotFound("no insured person with that identity or card", code="person.not_found")
     return person
@@ -102,25 +105,35 @@ def register_encounter(
     liability: str | None = None,
     hospital_ref: str | None = None,
     diagnosis: str | None = None,
+    today: date | None = None,
     actor: Actor = None,
 ) -> Encounter:
-    """Outpatient registration (门诊登记) or inpatient admission (入院登记) with the deposit."""
+    """Outpatient registration (门诊登记) or inpatient admission (入院登记) with the deposit.
+
+    The day cannot lie in the future (China time), and a person is admitted as an
+    inpatient at one hospital at a time.
+    """
     if setting not in SETTINGS:
         raise ValidationFailed(f"unknown setting {setting!r}", code="encounter.setting")
     if deposit < 0:
         raise ValidationFailed("a deposit cannot be negative", code="encounter.deposit")
+    _not_in_future(started_on, today, "started_on", code="encounter.date_future")
     institution = _institution(session, institution_id, kind="hospital")
     person = find_patient(session, identity_number=identity_number, card_number=card_number)
-    if hospital_ref is not None:
-        taken = session.execute(
-            select(Encounter.id).where(
-                Encounter.institution_id == institution_id, Encounter.hospital_ref == hospital_ref
+    if setting == "inpatient":
+        open_stay = repo.open_admission(session, person_id=person.id)
+        if open_stay is not None:
+            raise Conflict(
+                f"the patient is already admitted (encounter {open_stay.id} since "
+                f"{open_stay.started_on.isoformat()}, not settled); discharge or cancel it first",
+                code="encounter.already_admitted",
             )
-        ).first()
-        if taken is not None:
-            raise ValidationFailed(
-                f"visit number {hospital_ref!r} is already registered", code="encounter.duplicate"
-            )
+    if hospital_ref is not None and repo.hospital_ref_taken(
+        session, institution_id=institution_id, hospital_ref=hospital_ref
+    ):
+        raise ValidationFailed(
+            f"visit number {hospital_ref!r} is already registered", code="encounter.duplicate"
+        )
     encounter = Encounter(
         institution_id=institution.id,
         person_id=person.id,
@@ -146,6 +159,71 @@ def register_encounter(
         after={"setting": setting, "person_id": person.id, "deposit": str(deposit)},
     )
     return encounter
+
+
+def _not_in_future(day: date, today: date | None, field: str, *, code: str) -> None:
+    today = today or business_date(datetime.now(UTC))
+    if day > today:
+        raise ValidationFailed(
+            f"{field}: {day.isoformat()} is in the future (today is {today.isoformat()})",
+            code=code,
+            field=field,
+        )
+
+
+def cancel_encounter(
+    session: Session,
+    *,
+    encounter_id: int,
+    institution_id: int | None,
+    reason: str,
+    actor: Actor = None,
+) -> Encounter:
+    """Cancel a registration or admission made by mistake (登记撤销), with the reason; only
+    while no settlement of it stands (a settled one is reversed first)."""
+    encounter = own_encounter(
+        session, encounter_id=encounter_id, institution_id=institution_id, lock=True
+    )
+    if not reason.strip():
+        raise ValidationFailed("a cancellation needs a reason", code="encounter.reason")
+    before = encounter.state
+    repo.set_encounter_state(session, encounter, encounter_next(encounter.state, "cancel"))
+    record(
+        session,
+        actor=actor,
+        action="encounter.cancel",
+        entity="encounter",
+        entity_id=encounter.id,
+        before={"state": before},
+        after={"state": encounter.state, "reason": reason.strip()[:400]},
+    )
+    return encounter
+
+
+def list_encounters(
+    session: Session,
+    *,
+    actor: User | str,
+    started_from: date | None = None,
+    started_to: date | None = None,
+    state: str | None = None,
+    setting: str | None = None,
+    person_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Encounter]:
+    """A hospital's encounters (an admin's: all), newest first, filtered and paged."""
+    return repo.list_encounters(
+        session,
+        institution_id=access.encounter_scope(actor),
+        started_from=started_from,
+        started_to=started_to,
+        state=state,
+        setting=setting,
+        person_id=person_id,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def own_encounter(
@@ -187,8 +265,6 @@ def upload_fees(
         )
     institution = session.get(Institution, encounter.institution_id)
     assert institution is not None
-    from yibao.policies.service import catalog_for
-
     catalog = catalog_for(session, region=institution.region_code, on=encounter.started_on)
     unknown = [
         line.line_id for line in lines if catalog.get(institution.region_code, line.code) is None
@@ -199,11 +275,7 @@ def upload_fees(
             code="catalog.unknown_code",
             line_ids=unknown,
         )
-    for line in lines:
-        if line.quantity < 0 or line.unit_price < 0:
-            raise ValidationFailed(
-                f"line {line.line_id}: negative quantity or price", code="fees.negative"
-            )
+    _check_amounts(session, encounter.id, lines)
     batch_no = 1 + max(
         (fl.batch_no for fl in repo.fee_lines(session, encounter.id, active_only=False)),
         default=0,
@@ -234,6 +306,39 @@ def upload_fees(
     return rows
 
 
+def _check_amounts(session: Session, encounter_id: int, lines: Sequence[FeeLineIn]) -> None:
+    """Every line and the encounter's total within :mod:`yibao.encounters.limits`."""
+    total = sum(
+        (
+            from_e4(qty) * from_e4(price)
+            for _, _, qty, price in repo.active_line_values(session, encounter_id)
+        ),
+        Decimal(0),
+    )
+    for index, line in enumerate(lines):
+        where = f"lines[{index}] (line {line.line_id})"
+        if line.quantity < 0 or line.unit_price < 0:
+            raise ValidationFailed(f"{where}: negative quantity or price", code="fees.negative")
+        if line.quantity > MAX_QUANTITY or line.unit_price > MAX_UNIT_PRICE:
+            raise ValidationFailed(
+                f"{where}: quantity at most {MAX_QUANTITY}, unit price at most {MAX_UNIT_PRICE}",
+                code="fees.too_large",
+            )
+        amount = line.quantity * line.unit_price
+        if amount > MAX_LINE_AMOUNT:
+            raise ValidationFailed(
+                f"{where}: amount {amount:.2f} is above the limit of {MAX_LINE_AMOUNT} a line",
+                code="fees.too_large",
+            )
+        total += amount
+    if total > MAX_ENCOUNTER_TOTAL:
+        raise ValidationFailed(
+            f"lines: the encounter would total {total:.2f}, above the limit of "
+            f"{MAX_ENCOUNTER_TOTAL}",
+            code="fees.encounter_too_large",
+        )
+
+
 def withdraw_fee(
     session: Session,
     *,
@@ -247,9 +352,7 @@ def withdraw_fee(
         session, encounter_id=encounter_id, institution_id=institution_id, lock=True
     )
     encounter_next(encounter.state, "withdraw_fee")
-    line = session.execute(
-        select(FeeLine).where(FeeLine.encounter_id == encounter.id, FeeLine.line_id == line_id)
-    ).scalar_one_or_none()
+    line = repo.fee_line(session, encounter_id=encounter.id, line_id=line_id)
     if line is None:
         raise NotFound(f"no fee line {line_id!r} in this encounter", code="fees.not_found")
     line.state = fee_line_next(line.state, "withdraw")
@@ -272,9 +375,6 @@ def _home_filing(
     """For treatment at home: the long-term filing that applies, so the engine applies the
     policy's ``home_benefits_while_filed``; refused when the filing rules suspend the card
     at home while filed off-site (seed 001)."""
-    from yibao.filings import repository as filings_repo
-    from yibao.filings.service import local_use_suspended
-
     if local_use_suspended(
         session, person_id=person.id, on=on, local_use_while_filed=local_use_while_filed
     ):
@@ -311,6 +411,7 @@ def encounter_claim(
     person: Person | None = None,
     institution: Institution | None = None,
     has_filings: bool = True,
+    today: date | None = None,
 ) -> EncounterClaim:
     """The engine's claim from an encounter, its active fee lines and the database:
     the person, the institution, and the filing that applies on the day.
@@ -326,6 +427,7 @@ def encounter_claim(
         raise ValidationFailed(
             "the settlement date is before the admission", code="settlement.date"
         )
+    _not_in_future(day, today, "on", code="settlement.date_future")
     lines = tuple(
         ClaimLine(code=code, quantity=from_e4(qty), unit_price=from_e4(price), line_id=line_id)
         for line_id, code, qty, price in repo.active_line_values(session, encounter.id)
@@ -373,6 +475,7 @@ def pre_settle_encounter(
     on: date | None = None,
     liability: str | None = None,
     local_use_while_filed: bool | None = None,
+    today: date | None = None,
 ) -> Settlement:
     """Pre-settlement (预结算): the full result, nothing stored."""
     encounter = own_encounter(session, encounter_id=encounter_id, institution_id=institution_id)
@@ -383,6 +486,7 @@ def pre_settle_encounter(
         on=on,
         liability=liability,
         local_use_while_filed=local_use_while_filed,
+        today=today,
     )
     return preview_settlement(
         session, claim=ec.claim, person_id=ec.person.id, account_person_id=ec.account_person_id
@@ -409,7 +513,7 @@ def settle_encounter(
     if institution_id is not None and encounter.institution_id != institution_id:
         raise NotFound(f"encounter {encounter_id} not found", code="encounter.not_found")
     new_state = encounter_next(encounter.state, "settle")
-    if msg_id is not None and repo.settlement_by_msg_id(
+    if msg_id is not None and settlement_repo.settlement_by_msg_id(
         session, institution_id=encounter.institution_id, msg_id=msg_id
     ):
         raise ValidationFailed(
@@ -424,6 +528,7 @@ def settle_encounter(
         person=person,
         institution=institution,
         has_filings=parties.has_filings,
+        today=business_date(now) if now is not None else None,
     )
     stored, result = record_settlement(
         session,
@@ -441,16 +546,3 @@ def settle_encounter(
     )
     repo.set_encounter_state(session, encounter, new_state)
     return stored, result
-
-
-def parse_line(raw: dict[str, Any], where: str) -> FeeLineIn:
-    """A fee line from request data; quantities and prices read from text, 4 decimals."""
-    try:
-        return FeeLineIn(
-            line_id=str(raw["line_id"]),
-            code=str(raw["code"]),
-            quantity=parse_decimal(raw["quantity"], max_places=4),
-            unit_price=parse_decimal(raw["unit_price"], max_places=4),
-        )
-    except (KeyError, ValueError) as exc:
-        raise InvalidInput("fee details", where, str(exc)) from None

@@ -1,0 +1,89 @@
+"""Every command says what it does, every parameter what it is for, and who needs a token.
+
+The walk goes over the Click command Typer builds (``typer.main.get_command``), so a command
+added later is checked without being listed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from yibao.cli.main import app
+
+runner = CliRunner()
+
+# The operator's commands: they take no --token (the root help lists them).
+OPERATOR = {
+    "settle",
+    "serve",
+    "demo",
+    "db upgrade",
+    "db status",
+    "users create",
+    "users list",
+    "policy load",
+    "catalog load",
+    "filings expire",
+    "filings rules",
+    "documents cleanup",
+}
+
+
+def walk(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, click.Command]]:
+    yield " ".join(path), command
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from walk(sub, (*path, name))
+
+
+ROOT = typer.main.get_command(app)
+COMMANDS = dict(walk(ROOT))
+LEAVES = {path: cmd for path, cmd in COMMANDS.items() if not getattr(cmd, "commands", None)}
+
+
+def test_the_walk_sees_every_command() -> None:
+    assert {"settle", "db status", "reimbursements list", "recovery close"} <= set(LEAVES)
+    assert len(LEAVES) > 30
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS), ids=lambda p: p or "yibao")
+def test_every_command_and_parameter_has_help(path: str) -> None:
+    command = COMMANDS[path]
+    assert (command.help or "").strip(), f"{path or 'yibao'}: no help"
+    assert "``" not in (command.help or "")
+    for param in command.params:
+        text = getattr(param, "help", None) or ""
+        assert text.strip(), f"{path}: {param.name} has no help"
+        assert "``" not in text, f"{path}: {param.name}"
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS), ids=lambda p: p or "yibao")
+def test_help_pages_are_plain(path: str) -> None:
+    result = runner.invoke(app, [*path.split(), "--help"])
+    assert result.exit_code == 0, result.output
+    for marker in ("<bool>", "``", "╭"):
+        assert marker not in result.output, f"{path}: {marker!r} in help"
+
+
+@pytest.mark.parametrize("path", sorted(LEAVES))
+def test_a_token_wherever_the_api_needs_one(path: str) -> None:
+    names = {param.name for param in LEAVES[path].params}
+    if path in OPERATOR:
+        assert "token" not in names, f"{path} is the operator's: no token"
+    else:
+        assert "token" in names, f"{path} acts for a person: it needs --token"
+
+
+def test_the_root_help_says_who_needs_a_token_and_which_database() -> None:
+    text = " ".join(runner.invoke(app, ["--help"]).output.split())
+    assert "take --token (or YIBAO_TOKEN)" in text
+    assert "The operator's commands take no token: settle" in text
+    assert "./var/demo.db when only a demo has been run here" in text
+    assert "Database now: " in text
+    for path in OPERATOR - {"settle", "filings rules"}:
+        help_text = " ".join((LEAVES[path].help or "").split())
+        assert "no token" in help_text, path
