@@ -18,7 +18,7 @@ E4 = Decimal(10_000)
 
 def round2(value: Decimal) -> Decimal:
     """Round half up to 0.01 yuan (one fen)."""
-    return value.quantize(FEN, rounding=ROUND_HALF_UP)
+    return value.quantize(FEN, ROUND_HALF_UP)  # positional: half the cost of rounding=
 
 
 def to_fen(value: Decimal) -> int:

@@ -21,6 +21,7 @@ import yibao.encounters.handlers  # SettlementReversed: the encounter is open ag
 import yibao.filings.access  # registry check: a filing names the hospital
 import yibao.pharmacy.access  # registry check: the pharmacy sold to the person
 import yibao.pharmacy.handlers  # SettlementReversed: the sale is reversed (退药)
+import yibao.policies.service  # registry: the person types the region's policies know
 import yibao.recovery.handlers  # SettlementRecorded / Reversed: recovery cases
 import yibao.registry.service  # approval kind: an account movement by hand
 import yibao.reimbursements.checks  # claim-check history: the claims already reimbursed

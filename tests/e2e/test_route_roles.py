@@ -296,8 +296,14 @@ def test_every_platform_route_has_a_case() -> None:
 
 @pytest.fixture
 def fixture(session: Session, world: World) -> Fixture:
-    [loaded] = policies.load_policy_paths(
-        session, paths=[demo_path("policies", "110000-employee-retired-2026.yaml")], actor="t"
+    # enrolment accepts the person types the region's policies know: both employee types
+    loaded, _ = policies.load_policy_paths(
+        session,
+        paths=[
+            demo_path("policies", "110000-employee-retired-2026.yaml"),
+            demo_path("policies", "110000-employee-in_service-2026.yaml"),
+        ],
+        actor="t",
     )
     catalog = demo_path("catalogs", "460200.csv").read_text(encoding="utf-8").splitlines()
     policies.load_catalog_text(

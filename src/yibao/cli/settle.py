@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from yibao.commands import say_error
+from yibao.commands import collector_paused, say_error
 from yibao.data import demo_path
 from yibao.engine import (
     Catalog,
@@ -114,7 +114,8 @@ def settle_files(
     policies = load_policies(policy_files, policy_dirs)
     catalog = load_catalogs(catalogs)
     claims = load_claims(claims_path, catalog)
-    return settle_run(claims, policies=policies, catalog=catalog)
+    with collector_paused():
+        return settle_run(claims, policies=policies, catalog=catalog)
 
 
 def render_table(results: Sequence[Settlement], *, explain: bool, console: Console) -> None:

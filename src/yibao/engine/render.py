@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from yibao.money import FEN
+
 from . import phrases as say
 from .models import (
     Explanation,
@@ -21,8 +23,6 @@ from .models import (
     YearAccumulators,
 )
 from .phrases import Lang
-
-_FEN = Decimal("0.01")
 
 MONEY_FIELDS = (
     "total",
@@ -47,7 +47,7 @@ def money(value: Decimal) -> str:
     """Yuan with exactly two decimals, as plain text (``1234.50``): a value quantized to the
     fen has exponent -2, which ``str`` never writes in E notation (and is twice as fast as
     ``format(x, "f")`` on the settle path)."""
-    return str(value.quantize(_FEN))
+    return str(value.quantize(FEN))
 
 
 def _ratio(value: Decimal) -> str:

@@ -6,12 +6,12 @@ yuan; ``round2`` is applied only where the contract says.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+from yibao.money import FEN, round2
 
 from .models import (
     EXCLUDING_LIABILITIES,
@@ -32,7 +32,6 @@ from .models import (
     YearAccumulators,
 )
 
-_FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
 _NO_SUPPLEMENTARY = SupplementaryAccumulator()
 _ONE = Decimal(1)
@@ -46,10 +45,6 @@ class UnknownCatalogCode(ValueError):
         self.line_index = line_index
         self.code = code
         self.region = region
-
-
-def _round2(value: Decimal) -> Decimal:
-    return value.quantize(_FEN, ROUND_HALF_UP)  # positional: half the cost of rounding=
 
 
 # --- policy choice and off-site status --------------------------------------------------
@@ -161,7 +156,7 @@ def _settle_lines(
     for line, item in zip(claim.lines, items, strict=True):
         quantity = line.quantity
         unit_price = line.unit_price
-        amount = quantize(quantity * unit_price, _FEN, ROUND_HALF_UP)  # step 1
+        amount = quantize(quantity * unit_price, FEN, ROUND_HALF_UP)  # step 1
         cls = item.item_class
         if (
             excluded
@@ -191,20 +186,20 @@ def _settle_lines(
             continue
         ceiling = item.price_ceiling
         if ceiling is not None and unit_price > ceiling:  # step 3
-            over = amount - quantize(quantity * ceiling, _FEN, ROUND_HALF_UP)
+            over = amount - quantize(quantity * ceiling, FEN, ROUND_HALF_UP)
             base = amount - over
         else:
             over = ZERO
             base = amount
         if cls == "B":  # step 4
-            pre = quantize(base * item.self_pay_ratio, _FEN, ROUND_HALF_UP)
+            pre = quantize(base * item.self_pay_ratio, FEN, ROUND_HALF_UP)
             in_scope = base - pre
         else:
             pre = ZERO
             in_scope = base
         extra = ZERO
         if extra_ratio:  # step 5, pre_self_pay reduction mode only
-            extra = quantize(in_scope * extra_ratio, _FEN, ROUND_HALF_UP)
+            extra = quantize(in_scope * extra_ratio, FEN, ROUND_HALF_UP)
             pre += extra
             in_scope -= extra
         result = LineResult(
@@ -407,7 +402,7 @@ def _settle_with(
     else:
         due = ded_rule.by_level[level]
         if claim.setting == "inpatient" and setting_acc.admissions >= 1:
-            due = _round2(due * ded_rule.later_admissions_factor)
+            due = round2(due * ded_rule.later_admissions_factor)
     deductible = scope if scope < due else due
 
     # step 3: bands and the pool fund
@@ -424,7 +419,7 @@ def _settle_with(
         )
         for lo, hi, i in pieces
     )
-    pool_computed = _round2(sum(((p.end - p.start) * p.rate for p in parts), ZERO))
+    pool_computed = round2(sum(((p.end - p.start) * p.rate for p in parts), ZERO))
     pool_left = _cap_left(rules.annual_cap, setting_acc.pool_paid_cum)
     pool = pool_computed if pool_left is None or pool_computed <= pool_left else pool_left
     pool_cap_reached = pool < pool_computed
@@ -447,7 +442,7 @@ def _settle_with(
                 start, start + base, [b.up_to for b in item.bands], item.threshold
             )
         )
-        computed = _round2(sum(((p.end - p.start) * p.rate for p in supp_parts), ZERO))
+        computed = round2(sum(((p.end - p.start) * p.rate for p in supp_parts), ZERO))
         left = _cap_left(item.annual_cap, item_acc.paid_cum)
         pay = computed if left is None or computed <= left else left
         supp_paid += pay
@@ -473,7 +468,7 @@ def _settle_with(
     assistance_rule = policy.assistance
     if claim.person.assistance_eligible and assistance_rule is not None:
         left_share = scope - pool - supp_paid
-        assistance_computed = _round2(left_share * assistance_rule.ratio)
+        assistance_computed = round2(left_share * assistance_rule.ratio)
         a_left = _cap_left(assistance_rule.annual_cap, acc.assistance_paid_cum)
         assistance = (
             assistance_computed if a_left is None or assistance_computed <= a_left else a_left
@@ -593,32 +588,14 @@ def settle_run(
     state: dict[tuple[str, int], YearAccumulators] = {}
     book = policies if isinstance(policies, PolicyBook) else PolicyBook(policies)
     results = []
-    with _collector_paused():
-        for claim in claims:
-            year = claim.date.year
-            key = (claim.person.id, year)
-            acc = state.get(key)
-            if acc is None:
-                ytd = claim.person.year_to_date
-                acc = replace(ytd, year=year) if ytd is not None else YearAccumulators(year=year)
-            result = settle(claim, policies=book, catalog=catalog, accumulators=acc)
-            state[key] = result.accumulators
-            results.append(result)
+    for claim in claims:
+        year = claim.date.year
+        key = (claim.person.id, year)
+        acc = state.get(key)
+        if acc is None:
+            ytd = claim.person.year_to_date
+            acc = replace(ytd, year=year) if ytd is not None else YearAccumulators(year=year)
+        result = settle(claim, policies=book, catalog=catalog, accumulators=acc)
+        state[key] = result.accumulators
+        results.append(result)
     return results
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a run, then restore it.
-
-    A run allocates millions of small result objects, none of which can form a reference
-    cycle (reference counting frees them); the cyclic collector would otherwise traverse
-    the growing list of results again and again, which costs more than settling.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

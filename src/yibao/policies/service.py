@@ -24,6 +24,7 @@ from yibao.inputs import parse_catalog_text, parse_policy_text
 from yibao.money import to_fen
 from yibao.policies import repository as repo
 from yibao.policies.models import CatalogItemRow, CatalogVersion, PolicyVersion
+from yibao.registry.service import register_person_type_source
 
 _POLICY_CACHE: dict[tuple[str, str], Policy] = {}
 _CATALOG_CACHE: dict[tuple[int, str], Catalog] = {}
@@ -233,3 +234,18 @@ def catalog_version_for(session: Session, *, region: str, on: date) -> CatalogVe
 def catalog_for(session: Session, *, region: str, on: date) -> Catalog:
     """The treatment ``region``'s catalog in force ``on`` that day (engine type)."""
     return _parsed_catalog(catalog_version_for(session, region=region, on=on))
+
+
+@register_person_type_source
+def known_person_types(session: Session, region: str, scheme: str) -> frozenset[str] | None:
+    """The person types some stored policy of ``region`` and ``scheme`` covers; None when
+    the region has no policy at all yet (enrolment comes before the policies are loaded)."""
+    rows = repo.list_policies(session, region=region)
+    if not rows:
+        return None
+    types: set[str] = set()
+    for row in rows:
+        policy = _parsed_policy(row)
+        if policy.scheme == scheme:
+            types |= policy.person_types
+    return frozenset(types)

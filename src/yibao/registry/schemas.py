@@ -130,7 +130,13 @@ class PersonCreate(BaseModel):
     identity_number: str = Field(min_length=18, max_length=18)
     name: str = Field(min_length=1, max_length=100)
     scheme: Literal["employee", "resident"]
-    person_type: str = Field(min_length=1, max_length=40, examples=["retiree"])
+    person_type: str = Field(
+        min_length=1,
+        max_length=40,
+        examples=["retired"],
+        description="one the region's policies know for the scheme (e.g. employee: in_service, "
+        "retired; resident: adult, minor)",
+    )
     insured_region: str = RegionCode
     unit_id: int | None = None
     assistance_eligible: bool = False

@@ -5,7 +5,7 @@ every use case that a person can call takes the actor and checks it here.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -74,6 +74,39 @@ def get_person(session: Session, *, person_id: int) -> Person:
     if person is None:
         raise NotFound(f"person {person_id} not found", code="person.not_found")
     return person
+
+
+# --- person types the region's policies know --------------------------------------------
+
+PersonTypeSource = Callable[[Session, str, str], frozenset[str] | None]
+_PERSON_TYPE_SOURCES: list[PersonTypeSource] = []
+
+
+def register_person_type_source(source: PersonTypeSource) -> PersonTypeSource:
+    """Add where the person types of a region and scheme are known (its policies): called
+    with ``(session, region, scheme)``; None means it knows nothing of that region."""
+    if source not in _PERSON_TYPE_SOURCES:
+        _PERSON_TYPE_SOURCES.append(source)
+    return source
+
+
+def _check_person_type(session: Session, *, region: str, scheme: str, person_type: str) -> None:
+    """A person type no policy of the region knows would make every later settlement of
+    the person fail ("no policy"): refuse it at enrolment, naming the known ones."""
+    known: set[str] = set()
+    answered = False
+    for source in _PERSON_TYPE_SOURCES:
+        types = source(session, region, scheme)
+        if types is not None:
+            answered = True
+            known |= types
+    if answered and person_type not in known:
+        raise ValidationFailed(
+            f"person_type: no {scheme} policy of region {region} knows {person_type!r}; "
+            f"known: {', '.join(sorted(known)) or 'none'}",
+            code="person.type_unknown",
+            known=sorted(known),
+        )
 
 
 def list_persons(
@@ -343,6 +376,7 @@ def register_person(
     if scheme not in SCHEMES:
         raise ValidationFailed("scheme is employee or resident", code="person.scheme")
     get_region(session, code=insured_region)
+    _check_person_type(session, region=insured_region, scheme=scheme, person_type=person_type)
     if unit_id is not None:
         unit = get_unit(session, unit_id=unit_id)
         if unit.region_code != insured_region:
@@ -410,6 +444,13 @@ def update_person(
         raise ValidationFailed("scheme is employee or resident", code="person.scheme")
     if "insured_region" in changes:
         get_region(session, code=changes["insured_region"])
+    if {"scheme", "person_type", "insured_region"} & set(changes):
+        _check_person_type(
+            session,
+            region=changes.get("insured_region", person.insured_region),
+            scheme=changes.get("scheme", person.scheme),
+            person_type=changes.get("person_type", person.person_type),
+        )
     for key, value in changes.items():
         setattr(person, key, value)
     if person.unit_id is not None:
