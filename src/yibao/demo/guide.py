@@ -28,6 +28,8 @@ def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
         lines.append(f"export {key.upper()}={tokens[key]}   # {user.name}")
     lines += [
         f"export HOSPITAL_BJ={tokens['hospital_bj']}   # {result.users['hospital_bj'].name}",
+        f"export AGENCY_2={tokens['agency_2']}   # {result.users['agency_2'].name}",
+        f"export AGENCY_SY={tokens['agency_sy']}   # {result.users['agency_sy'].name}",
         f"export AGENCY_BD={tokens['agency_bd']}   # {result.users['agency_bd'].name}",
         f"export PHARMACY={tokens['pharmacy_sy']}   # {result.users['pharmacy_sy'].name}",
         "```",
@@ -113,6 +115,27 @@ def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
         "# the hospital reverses it (冲正); accumulators and the account are restored",
         'curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -H \'Idempotency-Key: demo-2\' '
         '-X POST $YIBAO/settlements/1/reverse -d \'{"reason": "wrong ward"}\'',
+        "```",
+        "",
+        "## Four eyes (双人复核)",
+        "",
+        "Money no engine computed waits for a second person: the reviewer asks to credit an",
+        "account by hand (202, pending); the same reviewer cannot approve it; a colleague of",
+        "the same centre does, and only then does the balance move. Who may see and do what:",
+        "docs/access.md.",
+        "",
+        "```sh",
+        'curl -s -H "Authorization: Bearer $AGENCY" -H "$JSON" -X POST '
+        f"$YIBAO/persons/{wang}/account/movements "
+        '-d \'{"amount": "100.00", "kind": "contribution", "ref": "单位补缴"}\'',
+        "APPROVAL=1   # the id in the answer above",
+        'curl -s -H "Authorization: Bearer $AGENCY" -X POST $YIBAO/approvals/$APPROVAL/approve'
+        "   # 403",
+        'curl -s -H "Authorization: Bearer $AGENCY_2" $YIBAO/approvals',
+        'curl -s -H "Authorization: Bearer $AGENCY_2" -X POST $YIBAO/approvals/$APPROVAL/approve',
+        f'curl -s -H "Authorization: Bearer $INSURED" $YIBAO/persons/{wang}/account',
+        "# the treatment region's agency sees only the statements owed to it",
+        f'curl -s -H "Authorization: Bearer $AGENCY_SY" -X POST $YIBAO/clearing/months/{today[:7]}',
         "```",
     ]
     if result.notes:

@@ -121,6 +121,8 @@ FAMILY = [("wang", "li", "spouse"), ("zhang", "zhang_kid", "child")]
 USERS: list[tuple[str, str, str, dict[str, str]]] = [
     ("admin", "平台管理员", "admin", {}),
     ("agency", "北京市医保中心审核员", "agency", {"agency": "bj_center"}),
+    ("agency_2", "北京市医保中心复核员", "agency", {"agency": "bj_center"}),
+    ("agency_sy", "三亚市医保局清算员", "agency", {"agency": "sy_treat"}),
     ("street_office", "朝阳区街道社保所窗口", "street_office", {"agency": "bj_street"}),
     ("unit", "北京示范科技有限公司经办人", "unit", {"unit": "bj_tech"}),
     ("insured", "王建国", "insured", {"person": "wang"}),
