@@ -79,17 +79,15 @@ def claim_owner(session: Session, world: World) -> DocumentOwner:
 
 
 def add(session: Session, owner: DocumentOwner, upload_dir: Path, **kw: Any) -> Document:
-    return documents.add_document(
-        session,
-        owner=owner,
-        kind=kw.get("kind", "identity_copy"),
+    upload = documents.Upload(
+        doc_type=kw.get("kind", "identity_copy"),
         filename="id.pdf",
         content_type="application/pdf",
         data=kw.get("data", PDF),
-        uploaded_by=None,
         upload_dir=upload_dir,
         max_bytes=1000,
     )
+    return documents.add_document(session, owner=owner, upload=upload, actor="test")
 
 
 # --- the file appears with its row, never without it ---------------------------------------

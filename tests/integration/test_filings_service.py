@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from yibao.audit.models import AuditEntry
+from yibao.documents.service import Upload
 from yibao.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from yibao.filings import service
 from yibao.filings.certificate import certificate_pdf
@@ -42,17 +43,8 @@ def sanya_l2(session: Session) -> Institution:
 
 
 def _upload(session: Session, actor: Any, filing: Filing, kind: str, tmp: Path) -> None:
-    service.upload_document(
-        session,
-        actor=actor,
-        filing_id=filing.id,
-        doc_type=kind,
-        filename=f"{kind}.pdf",
-        content_type="application/pdf",
-        data=PDF,
-        upload_dir=tmp,
-        max_bytes=1000,
-    )
+    pdf = Upload(kind, f"{kind}.pdf", "application/pdf", PDF, upload_dir=tmp, max_bytes=1000)
+    service.upload_document(session, actor=actor, filing_id=filing.id, upload=pdf)
 
 
 def _approved(
@@ -210,17 +202,8 @@ def test_uploads_are_checked_by_type_size_and_state(
     def send(
         data: bytes, content_type: str = "application/pdf", kind: str = "identity_copy"
     ) -> Any:
-        return service.upload_document(
-            session,
-            actor=office,
-            filing_id=filing.id,
-            doc_type=kind,
-            filename="../../etc/x.pdf",
-            content_type=content_type,
-            data=data,
-            upload_dir=tmp_path,
-            max_bytes=64,
-        )
+        upload = Upload(kind, "../../etc/x.pdf", content_type, data, tmp_path, max_bytes=64)
+        return service.upload_document(session, actor=office, filing_id=filing.id, upload=upload)
 
     for data, ctype, kind, code in [
         (b"MZ\x90\x00", "application/pdf", "identity_copy", "upload.type_not_allowed"),

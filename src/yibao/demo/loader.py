@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from yibao.auth.models import User
 from yibao.data import demo_path
+from yibao.documents import service as documents
 from yibao.filings import service as filings
 from yibao.identity import make_identity_number
 from yibao.policies import service as policies
@@ -237,10 +238,7 @@ def _demo_filings(session: Session, result: DemoResult, *, upload_dir: Path, tod
 
     def upload(filing_id: int, actor: User, *doc_types: str) -> None:
         for doc_type in doc_types:
-            filings.upload_document(
-                session,
-                actor=actor,
-                filing_id=filing_id,
+            pdf = documents.Upload(
                 doc_type=doc_type,
                 filename=f"{doc_type}.pdf",
                 content_type="application/pdf",
@@ -248,6 +246,7 @@ def _demo_filings(session: Session, result: DemoResult, *, upload_dir: Path, tod
                 upload_dir=upload_dir,
                 max_bytes=10 * 1024 * 1024,
             )
+            filings.upload_document(session, actor=actor, filing_id=filing_id, upload=pdf)
 
     def resettled() -> int:
         # 王建国 retired to Sanya: the street office files, both chosen hospitals' medical

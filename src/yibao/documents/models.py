@@ -43,6 +43,11 @@ class DocumentOwner:
         """Where its files go, relative to the upload folder."""
         return f"{'filings' if self.kind is OwnerKind.FILING else 'reimbursements'}/{self.id}"
 
+    @property
+    def audit_entity(self) -> str:
+        """The entity its audit entries are kept under (as the owner's own entries are)."""
+        return "filing" if self.kind is OwnerKind.FILING else "reimbursement_claim"
+
     def columns(self) -> dict[str, int | None]:
         is_filing = self.kind is OwnerKind.FILING
         return {

@@ -3,8 +3,6 @@ their service has authorised the caller, so paths stay under each owner."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, File, Form, Request, UploadFile
@@ -15,27 +13,16 @@ from yibao.documents import service
 from yibao.documents.models import DocumentOwner
 
 
-@dataclass(frozen=True, slots=True)
-class UploadForm:
-    """A multipart upload: the document kind and the file, read up to one byte past the
-    limit (so an oversized file is refused without reading it all)."""
-
-    doc_type: str
-    filename: str
-    content_type: str
-    data: bytes
-    upload_dir: Path
-    max_bytes: int
-
-
 def _upload_form(
     request: Request,
     doc_type: Annotated[str, Form()],
     file: Annotated[UploadFile, File()],
-) -> UploadForm:
+) -> service.Upload:
+    """A multipart upload: the document kind and the file, read up to one byte past the
+    limit (so an oversized file is refused without reading it all)."""
     settings = request.app.state.settings
     limit: int = settings.upload_max_bytes
-    return UploadForm(
+    return service.Upload(
         doc_type=doc_type,
         filename=file.filename or "upload",
         content_type=file.content_type or "application/octet-stream",
@@ -45,7 +32,7 @@ def _upload_form(
     )
 
 
-DocumentUpload = Annotated[UploadForm, Depends(_upload_form)]
+DocumentUpload = Annotated[service.Upload, Depends(_upload_form)]
 
 
 def document_file(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from yibao.audit.service import Actor, record
 from yibao.documents import repository as repo
 from yibao.documents import storage
 from yibao.documents.kinds import DocumentKind, parse_kind
@@ -27,26 +28,32 @@ ORPHAN_AGE = timedelta(hours=1)
 transaction that writes documents, so an upload in flight is never disturbed."""
 
 
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """An uploaded file and its kind, as a face received it, with where files go and the
+    size limit (the settings of the face that received it)."""
+
+    doc_type: str
+    filename: str | None
+    content_type: str
+    data: bytes
+    upload_dir: Path
+    max_bytes: int
+
+
 def add_document(
-    session: Session,
-    *,
-    owner: DocumentOwner,
-    kind: str,
-    filename: str | None,
-    content_type: str,
-    data: bytes,
-    uploaded_by: int | None,
-    upload_dir: Path,
-    max_bytes: int,
+    session: Session, *, owner: DocumentOwner, upload: Upload, actor: Actor
 ) -> Document:
-    """Check the kind and the file, write it, add its row; the file is published at commit."""
-    doc_type = parse_kind(kind)
+    """Check the kind and the file, write it, add its row and its audit entry; the file is
+    published at commit. The owner's service has authorised ``actor`` already."""
+    doc_type = parse_kind(upload.doc_type)
+    data = upload.data
     checked = storage.check_upload(
         folder=owner.folder,
-        filename=filename,
-        content_type=content_type,
+        filename=upload.filename,
+        content_type=upload.content_type,
         data=data,
-        max_bytes=max_bytes,
+        max_bytes=upload.max_bytes,
     )
     doc = Document(
         **owner.columns(),
@@ -57,13 +64,23 @@ def add_document(
         sha256=checked.sha256,
         storage_path=checked.storage_path,
         superseded=False,
-        uploaded_by_user_id=uploaded_by,
+        uploaded_by_user_id=getattr(actor, "id", None),
     )
     storage.stage_file(
-        session, upload_dir=upload_dir, storage_path=checked.storage_path, data=data, row=doc
+        session, upload_dir=upload.upload_dir, storage_path=checked.storage_path, data=data, row=doc
     )
     session.add(doc)
     session.flush()
+    entity = owner.audit_entity
+    record(
+        session,
+        actor=actor,
+        action=f"{'filing' if entity == 'filing' else 'reimbursement'}.document_uploaded",
+        entity=entity,
+        entity_id=owner.id,
+        before=None,
+        after={"document_id": doc.id, "doc_type": str(doc_type), "size_bytes": len(data)},
+    )
     return doc
 
 

@@ -180,17 +180,7 @@ def get_filing(filing_id: int, session: SessionDep, user: Anyone, today: Today) 
 def upload_document(
     filing_id: int, session: SessionDep, user: Applicant, upload: DocumentUpload
 ) -> FilingDocumentRead:
-    doc = service.upload_document(
-        session,
-        actor=user,
-        filing_id=filing_id,
-        doc_type=upload.doc_type,
-        filename=upload.filename,
-        content_type=upload.content_type,
-        data=upload.data,
-        upload_dir=upload.upload_dir,
-        max_bytes=upload.max_bytes,
-    )
+    doc = service.upload_document(session, actor=user, filing_id=filing_id, upload=upload)
     return FilingDocumentRead.model_validate(doc)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -285,16 +284,7 @@ def create_filing(session: Session, *, actor: User, request: FilingRequest, toda
 
 
 def upload_document(
-    session: Session,
-    *,
-    actor: User,
-    filing_id: int,
-    doc_type: str,
-    filename: str,
-    content_type: str,
-    data: bytes,
-    upload_dir: Path,
-    max_bytes: int,
+    session: Session, *, actor: User, filing_id: int, upload: documents.Upload
 ) -> Document:
     """Store an uploaded document (PDF, JPEG or PNG, checked by content, size-limited)."""
     filing = get_filing(session, actor=actor, filing_id=filing_id)
@@ -304,27 +294,9 @@ def upload_document(
             f"documents can only be added before the decision (state {filing.state})",
             code="filing.closed",
         )
-    doc = documents.add_document(
-        session,
-        owner=DocumentOwner.filing(filing.id),
-        kind=doc_type,
-        filename=filename,
-        content_type=content_type,
-        data=data,
-        uploaded_by=actor.id,
-        upload_dir=upload_dir,
-        max_bytes=max_bytes,
+    return documents.add_document(
+        session, owner=DocumentOwner.filing(filing.id), upload=upload, actor=actor
     )
-    record(
-        session,
-        actor=actor,
-        action="filing.document_uploaded",
-        entity="filing",
-        entity_id=filing.id,
-        before=None,
-        after={"document_id": doc.id, "doc_type": doc_type, "size_bytes": len(data)},
-    )
-    return doc
 
 
 def stamp_referral(session: Session, *, actor: User, filing_id: int, now: datetime) -> Filing:

@@ -17,6 +17,7 @@ from yibao.auth.models import User
 from yibao.auth.tokens import authenticate
 from yibao.claim_checks import service as claim_checks
 from yibao.commands import TokenOpt, command_session, load_settings, reports_errors
+from yibao.documents import service as documents
 from yibao.errors import Forbidden, InvalidInput
 from yibao.reimbursements import service
 from yibao.reimbursements.letter import letter_pdf
@@ -103,12 +104,14 @@ def upload(
             session,
             actor=_user(session, token, SUBMITTERS),
             claim_id=claim_id,
-            doc_type=doc_type,
-            filename=file.name,
-            content_type=content_type,
-            data=data,
-            upload_dir=settings.upload_dir,
-            max_bytes=settings.upload_max_bytes,
+            upload=documents.Upload(
+                doc_type=doc_type,
+                filename=file.name,
+                content_type=content_type,
+                data=data,
+                upload_dir=settings.upload_dir,
+                max_bytes=settings.upload_max_bytes,
+            ),
         )
         typer.echo(f"document {doc.id} ({doc.doc_type}) attached to claim {claim_id}")
 

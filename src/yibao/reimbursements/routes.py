@@ -143,17 +143,7 @@ def get_claim(claim_id: int, session: SessionDep, user: Anyone) -> Reimbursement
 def upload_document(
     claim_id: int, session: SessionDep, user: Claimant, upload: DocumentUpload
 ) -> ClaimDocumentRead:
-    doc = service.upload_document(
-        session,
-        actor=user,
-        claim_id=claim_id,
-        doc_type=upload.doc_type,
-        filename=upload.filename,
-        content_type=upload.content_type,
-        data=upload.data,
-        upload_dir=upload.upload_dir,
-        max_bytes=upload.max_bytes,
-    )
+    doc = service.upload_document(session, actor=user, claim_id=claim_id, upload=upload)
     return ClaimDocumentRead.model_validate(doc)
 
 

@@ -16,7 +16,6 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -276,16 +275,7 @@ def submit_claim(
 
 
 def upload_document(
-    session: Session,
-    *,
-    actor: User,
-    claim_id: int,
-    doc_type: str,
-    filename: str,
-    content_type: str,
-    data: bytes,
-    upload_dir: Path,
-    max_bytes: int,
+    session: Session, *, actor: User, claim_id: int, upload: documents.Upload
 ) -> Document:
     """Store a document (PDF, JPEG or PNG, checked by content, size-limited)."""
     claim = get_claim(session, actor=actor, claim_id=claim_id)
@@ -295,27 +285,9 @@ def upload_document(
             f"documents can be added while the claim is open (state {claim.state})",
             code="reimbursement.closed",
         )
-    doc = documents.add_document(
-        session,
-        owner=DocumentOwner.claim(claim.id),
-        kind=doc_type,
-        filename=filename,
-        content_type=content_type,
-        data=data,
-        uploaded_by=actor.id,
-        upload_dir=upload_dir,
-        max_bytes=max_bytes,
+    return documents.add_document(
+        session, owner=DocumentOwner.claim(claim.id), upload=upload, actor=actor
     )
-    record(
-        session,
-        actor=actor,
-        action="reimbursement.document_uploaded",
-        entity="reimbursement_claim",
-        entity_id=claim.id,
-        before=None,
-        after={"document_id": doc.id, "doc_type": doc_type, "size_bytes": len(data)},
-    )
-    return doc
 
 
 def resubmit_claim(
