@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from yibao.clock import day_start
@@ -37,9 +37,14 @@ def settlements_of(
 
 
 def list_reconciliations(
-    session: Session, *, institution_id: int | None = None, limit: int = 100
+    session: Session,
+    *,
+    where: ColumnElement[bool],
+    institution_id: int | None = None,
+    limit: int = 100,
 ) -> list[Reconciliation]:
-    stmt = select(Reconciliation)
+    """Newest first; ``where`` is the caller's scope (see ``reconciliation.access``)."""
+    stmt = select(Reconciliation).where(where)
     if institution_id is not None:
         stmt = stmt.where(Reconciliation.institution_id == institution_id)
     return list(session.scalars(stmt.order_by(Reconciliation.id.desc()).limit(limit)))

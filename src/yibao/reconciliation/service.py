@@ -16,6 +16,7 @@ from yibao.audit.service import record
 from yibao.auth.models import User
 from yibao.errors import Forbidden, InvalidInput, NotFound, ValidationFailed
 from yibao.money import from_fen, to_fen
+from yibao.reconciliation import access
 from yibao.reconciliation import repository as repo
 from yibao.reconciliation.compare import Record, Totals, parse_details_csv, reconcile
 from yibao.reconciliation.models import Reconciliation
@@ -28,21 +29,15 @@ def record_ref(settlement: SettlementRecord) -> str:
 
 
 def _institution_for(session: Session, actor: User, institution_id: int | None) -> Institution:
-    if actor.role == "hospital":
-        if institution_id is not None and institution_id != actor.institution_id:
-            raise Forbidden("a hospital reconciles its own settlements", code="reconcile.forbidden")
+    """The institution to reconcile (a hospital's own when it names none)."""
+    if institution_id is None and actor.role == "hospital":
         institution_id = actor.institution_id
-    elif actor.role not in ("agency", "admin"):
-        raise Forbidden("only hospitals, agencies and admins reconcile", code="reconcile.forbidden")
     if institution_id is None:
         raise ValidationFailed("name the institution", code="reconcile.institution")
     institution = session.get(Institution, institution_id)
     if institution is None:
         raise NotFound(f"institution {institution_id} not found", code="institution.not_found")
-    if actor.role == "agency" and actor.region_code != institution.region_code:
-        raise Forbidden(
-            "an agency reconciles the institutions of its own region", code="reconcile.forbidden"
-        )
+    access.require_reconciler(session, actor, institution)
     return institution
 
 
@@ -128,16 +123,9 @@ def get_reconciliation(session: Session, *, actor: User, reconciliation_id: int)
 def list_reconciliations(
     session: Session, *, actor: User, institution_id: int | None = None
 ) -> list[Reconciliation]:
-    if actor.role == "hospital":
-        return repo.list_reconciliations(session, institution_id=actor.institution_id or -1)
-    if actor.role == "agency":
-        rows = repo.list_reconciliations(session, institution_id=institution_id, limit=1000)
-        return [
-            r
-            for r in rows
-            if (inst := session.get(Institution, r.institution_id)) is not None
-            and inst.region_code == actor.region_code
-        ][:100]
-    if actor.role == "admin":
-        return repo.list_reconciliations(session, institution_id=institution_id)
-    raise Forbidden("only hospitals, agencies and admins reconcile", code="reconcile.forbidden")
+    """The reconciliations ``actor`` may see (see :mod:`yibao.reconciliation.access`)."""
+    return repo.list_reconciliations(
+        session,
+        where=access.reconciliation_scope(session, actor),
+        institution_id=institution_id,
+    )
