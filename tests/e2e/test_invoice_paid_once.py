@@ -178,3 +178,13 @@ def test_approval_and_payout_replay_with_the_same_idempotency_key(
     assert replay.json() == paid.json()
     # without a key a second payout is a plain conflict: the claim is paid once
     assert client.post(f"{url}/pay", headers=center.headers).status_code == 409
+
+
+def test_allowed_actions_of_a_claim_are_routes(client: TestClient) -> None:
+    """Every action a claim offers, in every state, is a route a person can call."""
+    from yibao.reimbursements.states import CLAIM_WORKFLOW, allowed_actions
+
+    paths = set(client.get("/openapi.json").json()["paths"])
+    for state in CLAIM_WORKFLOW.states:
+        for action in allowed_actions(state):
+            assert f"/api/v1/reimbursements/{{claim_id}}/{action}" in paths, (state, action)

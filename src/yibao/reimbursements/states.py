@@ -71,9 +71,13 @@ SETTLED_STATES = frozenset({S.APPROVED, S.PAID})
 """States whose invoices count as reimbursed (for the duplicate-invoice check)."""
 
 
+# The route (POST /reimbursements/{id}/<name>) of each action, where the names differ.
+ROUTE_NAMES = {ClaimAction.START_REVIEW: "review"}
+
+
 def allowed_actions(state: str) -> list[str]:
-    """The actions the table allows from ``state``, in table order."""
-    return [str(action) for action in CLAIM_WORKFLOW.allowed(state)]
+    """What may be done from ``state``, in table order, by the names of the routes that do it."""
+    return [ROUTE_NAMES.get(action, str(action)) for action in CLAIM_WORKFLOW.allowed(state)]
 
 
 def next_state(state: str, action: str) -> ClaimState:
