@@ -40,10 +40,8 @@ def _no_database_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_folder(tmp_path_factory: pytest.TempPathFactory, db_backend: str) -> Path:
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder where the demo was loaded (its own SQLite database, whatever the run's)."""
-    if db_backend != "sqlite":
-        pytest.skip("the demo is SQLite; its commands are checked in the SQLite run")
     folder = tmp_path_factory.mktemp("after-demo")
     result = runner.invoke(
         app, ["demo", "--no-serve", "--no-settle", "--var-dir", str(folder / "var")]
