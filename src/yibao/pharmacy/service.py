@@ -28,6 +28,7 @@ from yibao.pharmacy.models import PharmacySale
 from yibao.pharmacy.states import refusal_reason, sale_next
 from yibao.policies.service import catalog_for
 from yibao.registry.models import Account, FamilyLink, Institution, Person
+from yibao.settlements import inputs
 from yibao.settlements import service as settlements
 from yibao.settlements.models import SettlementRecord
 from yibao.settlements.repository import settlement_by_msg_id
@@ -93,11 +94,11 @@ def _family_sharing_allowed(
         claim_id="family-sharing-check",
         date=on,
         setting="outpatient",
-        person=settlements.person_info(holder),
-        institution=settlements.institution_info(pharmacy),
+        person=inputs.person_info(holder),
+        institution=inputs.institution_info(pharmacy),
         lines=(),
     )
-    rules = settlements.rules_for(
+    rules = inputs.rules_for(
         session,
         insured_region=holder.insured_region,
         treatment_region=pharmacy.region_code,
@@ -173,8 +174,8 @@ def sell(
         claim_id=f"pharmacy-{pharmacy.id}-{msg_id or at.strftime('%Y%m%d%H%M%S%f')}",
         date=day,
         setting="outpatient",
-        person=settlements.person_info(patient),
-        institution=settlements.institution_info(pharmacy),
+        person=inputs.person_info(patient),
+        institution=inputs.institution_info(pharmacy),
         lines=tuple(
             ClaimLine(
                 code=line.code,
@@ -184,7 +185,7 @@ def sell(
             )
             for line in accepted
         ),
-        filing=settlements.filing_for(
+        filing=inputs.filing_for(
             session, person_id=patient.id, on=day, treatment_region=pharmacy.region_code
         ),
     )

@@ -42,13 +42,6 @@ from yibao.settlements import access, inputs, records
 from yibao.settlements import repository as repo
 from yibao.settlements.events import SettlementRecorded, SettlementReversed
 from yibao.settlements.inputs import Rules
-
-# Kept importable from here: pharmacy calls them as ``settlements.service.<name>``; new code
-# imports them from :mod:`yibao.settlements.inputs`.
-from yibao.settlements.inputs import filing_for as filing_for
-from yibao.settlements.inputs import institution_info as institution_info
-from yibao.settlements.inputs import person_info as person_info
-from yibao.settlements.inputs import rules_for as rules_for
 from yibao.settlements.models import SettlementLine, SettlementRecord
 from yibao.settlements.states import INSTITUTION_SOURCES, SOURCES, settlement_next
 
