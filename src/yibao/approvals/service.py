@@ -205,9 +205,10 @@ def list_approvals(
     if state is not None:
         stmt = stmt.where(Approval.state == state)
     if actor.role != "admin":
+        # the requests of the actor's region (each kind then says who decides), and its own
         stmt = stmt.where(
-            or_(Approval.agency_id == actor.agency_id, Approval.requested_by == actor.id)
-            if actor.agency_id is not None
+            or_(Approval.region_code == actor.region_code, Approval.requested_by == actor.id)
+            if actor.region_code is not None
             else Approval.requested_by == actor.id
         )
     rows = session.scalars(stmt.limit(limit * 4)).all()

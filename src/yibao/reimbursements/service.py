@@ -521,6 +521,7 @@ def request_override(
     at = _now(now)
     claim = get_claim(session, actor=actor, claim_id=claim_id, lock=True)
     access.require_reviewer(session, actor, claim)
+    next_state(claim.state, ClaimAction.APPROVE)  # only a claim that could be approved now
     if not reason.strip():
         raise ValidationFailed("an override needs a written reason", code="reimbursement.reason")
     found = checks.audit_claim(session, claim=claim, now=at)
