@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 import yibao.wiring  # noqa: F401  (every reaction between concepts is subscribed)
+from yibao.api.docs import install_docs
 from yibao.api.errors import install_error_handlers
 from yibao.api.routers import ROUTERS
 from yibao.config import Settings, get_settings
@@ -23,13 +24,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         summary="Off-site medical insurance (异地就医): filings, direct settlement, "
         "reimbursement and clearing",
         version="0.1.0",
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, with local assets
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
     install_error_handlers(app)
+    install_docs(app, openapi_url="/openapi.json")
     install_log_masking()
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
