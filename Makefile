@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format typecheck bench bench-api clean
+.PHONY: install system-deps demo test lint format typecheck bench bench-api clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -12,6 +12,23 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Debian packages the tests need: Chromium for the browser tests (driven by Playwright by
+# its executable path; no browser download) and a CJK font so pages and PDFs show Chinese.
+# Installed when missing, as root; otherwise named, and the run stops.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "missing Debian packages:$$missing (run make test as root, or apt-get install them)" >&2; \
+			exit 1; \
+		fi; \
+	fi
 
 # yibao demo settles the demo claims with explanations, then starts the platform on a
 # fresh ./var/demo.db (the settled table comes from the same command: --no-settle skips it).
@@ -24,7 +41,7 @@ demo: $(STAMP)
 PG_PING := $(PY) -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3').close()"
 PYTEST_RUN = $(VENV)/bin/pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] && echo "pytest collected no tests" >&2; exit $$rc; }
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy

@@ -12,15 +12,28 @@ from pathlib import Path
 import fastapi_offline
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 ASSETS = Path(fastapi_offline.__file__).resolve().parent / "static"
 STATIC_URL = "/static/api-docs"
+# ReDoc's sidebar shows its maker's logo from the maker's CDN; Yibao serves its own icon.
+_REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 
 def install_docs(app: FastAPI, *, openapi_url: str) -> None:
     """``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) with local scripts and styles."""
+    redoc_js = (ASSETS / "redoc.standalone.js").read_text(encoding="utf-8")
+    redoc_js = redoc_js.replace(_REDOC_LOGO, f"{STATIC_URL}/favicon.png")
+
+    @app.get(f"{STATIC_URL}/redoc.local.js", include_in_schema=False)
+    async def redoc_script() -> Response:
+        return Response(
+            redoc_js,
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
     app.mount(STATIC_URL, StaticFiles(directory=ASSETS), name="api-docs-assets")
 
     @app.get("/docs", include_in_schema=False)
@@ -31,6 +44,8 @@ def install_docs(app: FastAPI, *, openapi_url: str) -> None:
             swagger_js_url=f"{STATIC_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{STATIC_URL}/swagger-ui.css",
             swagger_favicon_url=f"{STATIC_URL}/favicon.png",
+            # no validator badge: it would be fetched from validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.get("/redoc", include_in_schema=False)
@@ -38,7 +53,7 @@ def install_docs(app: FastAPI, *, openapi_url: str) -> None:
         return get_redoc_html(
             openapi_url=openapi_url,
             title=f"{app.title} API",
-            redoc_js_url=f"{STATIC_URL}/redoc.standalone.js",
+            redoc_js_url=f"{STATIC_URL}/redoc.local.js",
             redoc_favicon_url=f"{STATIC_URL}/favicon.png",
             with_google_fonts=False,
         )

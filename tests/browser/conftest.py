@@ -1,0 +1,158 @@
+"""Real-browser tests: Debian's Chromium driven by Playwright, against the demo served by
+uvicorn on a free loopback port.
+
+The browser is the system's (``apt-get install chromium``, done by ``make test`` as root),
+launched by its executable path: no browser is downloaded. Each test gets a page that
+records console errors and failed requests (a test fails on any), and ``visit`` saves a
+screenshot of every page under the run's output folder
+(``$YIBAO_SCREENSHOTS`` or pytest's temporary folder) so a reviewer can look at them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from yibao.api.app import create_app
+from yibao.config import Settings
+from yibao.db import make_engine, session_scope, upgrade_database
+from yibao.demo.loader import DemoResult, load_demo
+
+
+def chromium_path() -> str:
+    """Debian's Chromium (or ``$YIBAO_CHROMIUM``); the set-up installs it."""
+    path = os.environ.get("YIBAO_CHROMIUM") or shutil.which("chromium")
+    if not path:
+        raise RuntimeError(
+            "Chromium is not installed: `make test` installs it as root "
+            "(apt-get install chromium fonts-noto-cjk); or set YIBAO_CHROMIUM"
+        )
+    return path
+
+
+@dataclass
+class Site:
+    base: str
+    demo: DemoResult
+    shots: Path
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The demo, freshly loaded into its own SQLite database, served on a free port."""
+    folder = tmp_path_factory.mktemp("browser-site")
+    settings = Settings(
+        database_url=f"sqlite:///{folder / 'demo.db'}", upload_dir=folder / "uploads"
+    )
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            demo = load_demo(session, upload_dir=settings.upload_dir, today=date.today())
+    finally:
+        engine.dispose()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the demo server did not start")
+        time.sleep(0.05)
+    shots = Path(os.environ.get("YIBAO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        yield Site(base=f"http://127.0.0.1:{port}", demo=demo, shots=shots)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=args)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Watched:
+    """A page with what went wrong on it: console errors and failed requests."""
+
+    page: Page
+    site: Site
+    name: str
+    problems: list[str] = field(default_factory=list)
+    visits: int = 0
+
+    def visit(self, path: str, *, label: str = "") -> Page:
+        self.page.goto(self.site.base + path)
+        self.page.wait_for_load_state("networkidle")
+        self.shot(label or path)
+        return self.page
+
+    def shot(self, label: str) -> Path:
+        self.visits += 1
+        safe = "".join(ch if ch.isalnum() else "-" for ch in label).strip("-") or "page"
+        target = self.site.shots / f"{self.name}-{self.visits:02d}-{safe}.png"
+        self.page.screenshot(path=str(target), full_page=True)
+        return target
+
+    def accessibility_problems(self) -> list[str]:
+        """axe-core's serious and critical violations on the page as it stands."""
+        result = Axe().run(self.page)
+        violations: list[dict[str, Any]] = result.response.get("violations", [])
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']}"
+            for v in violations
+            if v.get("impact") in ("serious", "critical")
+        ]
+
+
+@pytest.fixture
+def watched(browser: Browser, site: Site, request: pytest.FixtureRequest) -> Iterator[Watched]:
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    seen = Watched(page=page, site=site, name=request.node.name)
+    page.on(
+        "console",
+        lambda msg: (
+            seen.problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
+        ),
+    )
+    page.on("pageerror", lambda exc: seen.problems.append(f"page error: {exc}"))
+    page.on(
+        "requestfailed",
+        lambda req: seen.problems.append(f"request failed: {req.url} ({req.failure})"),
+    )
+    page.on(
+        "response",
+        lambda resp: (
+            seen.problems.append(f"HTTP {resp.status}: {resp.url}") if resp.status >= 500 else None
+        ),
+    )
+    try:
+        yield seen
+    finally:
+        context.close()
+    assert not seen.problems, "\n".join(seen.problems)
