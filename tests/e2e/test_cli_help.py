@@ -26,6 +26,7 @@ OPERATOR = {
     "db status",
     "users create",
     "users list",
+    "users set-password",
     "policy load",
     "catalog load",
     "filings expire",

@@ -1,4 +1,5 @@
-"""The FastAPI application: routers under ``/api/v1``, OpenAPI at ``/docs``."""
+"""The FastAPI application: routers under ``/api/v1``, OpenAPI at ``/docs``, and the pages
+(``/``, :mod:`yibao.web`) over the same services."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from yibao.api.routers import ROUTERS
 from yibao.config import Settings, get_settings
 from yibao.db import make_engine, make_session_factory
 from yibao.identity import install_log_masking
+from yibao.web.app import install_pages
 
 API_PREFIX = "/api/v1"
 
@@ -36,4 +38,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_log_masking()
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    # The pages for people; after the API's error handlers, which their own wrap.
+    install_pages(app)
     return app

@@ -1,10 +1,21 @@
-"""Platform users and their bearer tokens (stored as argon2 hashes only)."""
+"""Platform users, their bearer tokens (stored as argon2 hashes only), and the sign-in of
+people to the pages: a login name, a password hash, the lockout counters, and server-side
+web sessions (so that signing out and expiry are real)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db import Base
@@ -21,6 +32,8 @@ class User(Base):
             "role IN ('insured', 'unit', 'street_office', 'agency', 'hospital', 'admin')",
             name="role",
         ),
+        # A unique index, not a constraint: SQLite cannot add a constraint to a table.
+        Index("ix_users_login", "login", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -36,3 +49,25 @@ class User(Base):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Signing in to the pages (yibao.auth.passwords): the name typed at the sign-in form and
+    # an argon2 hash of the password; None: this user has only its bearer token.
+    login: Mapped[str | None] = mapped_column(String(40))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # Failed sign-ins in a row; at the limit the account is locked until ``locked_until``.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in browser (yibao.auth.sessions). The cookie holds a random token; the row
+    is found by its SHA-256, so the table alone signs nobody in. Deleting the row signs the
+    browser out."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Seed of the CSRF token of this session's forms (never sent in a cookie).
+    csrf_secret: Mapped[str] = mapped_column(String(64))

@@ -1,10 +1,11 @@
-"""The printed demo guide: a token per role and requests ready to paste."""
+"""The printed demo guide: a login per user for the pages, a token per role, and requests
+ready to paste."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from yibao.demo.loader import DemoResult
+from yibao.demo.loader import USERS, DemoResult, demo_password
 from yibao.identity import mask_identity_number
 
 ROLE_KEYS = ("admin", "agency", "street_office", "unit", "insured", "hospital")
@@ -17,6 +18,20 @@ def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
         "# Yibao demo",
         "",
         f"Database: {db_file} (fresh). API: {base}/api/v1 — OpenAPI: {base}/docs",
+        "",
+        f"## Pages: sign in at {base}/login",
+        "",
+        "The pages are in Chinese; the switch at the top right (or `?lang=en`) shows them in",
+        "English. An insured person sees their filings, account, settlements (each explained",
+        "to the fen) and reimbursement claims; the other roles see their home for now",
+        "(docs/pages.md).",
+        "",
+        "| login | password | who |",
+        "|---|---|---|",
+        *(
+            f"| {key} | {demo_password(key)} | {name} ({role}) |"
+            for key, name, role, _scope in USERS
+        ),
         "",
         "## Tokens (one per role; shown here only)",
         "",

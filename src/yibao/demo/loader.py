@@ -25,7 +25,7 @@ from yibao.identity import make_identity_number
 from yibao.policies import service as policies
 from yibao.registry import service as registry
 from yibao.registry.models import Institution, Person
-from yibao.users.service import create_user
+from yibao.users.service import create_user, set_password
 
 ACTOR = "demo"
 CATALOG_FROM = date(2026, 1, 1)
@@ -118,7 +118,8 @@ PERSONS = [
 
 FAMILY = [("wang", "li", "spouse"), ("zhang", "zhang_kid", "child")]
 
-# One user per role (the printed guide shows these), then a few more for the journeys.
+# One user per role (the printed guide shows these), then a few more for the journeys. Each
+# signs in to the pages with its key as the login name and ``demo_password(key)``.
 USERS: list[tuple[str, str, str, dict[str, str]]] = [
     ("admin", "平台管理员", "admin", {}),
     ("agency", "北京市医保中心审核员", "agency", {"agency": "bj_center"}),
@@ -135,6 +136,12 @@ USERS: list[tuple[str, str, str, dict[str, str]]] = [
     ("pharmacy_sy", "三亚示范大药房", "hospital", {"institution": "P460200001"}),
     ("insured_zhang", "张伟", "insured", {"person": "zhang"}),
 ]
+
+
+def demo_password(key: str) -> str:
+    """The demo user's password for the pages (printed in the guide; demo data only)."""
+    return f"demo-{key}"
+
 
 MINIMAL_PDF = b"%PDF-1.4\n% Yibao demo document\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -219,6 +226,9 @@ def load_demo(session: Session, *, upload_dir: Path, today: date | None = None) 
         if "institution" in scope:
             kwargs["institution_id"] = result.institutions[scope["institution"]].id
         issued = create_user(session, name=name, role=role, actor=ACTOR, **kwargs)
+        set_password(
+            session, user_id=issued.user.id, password=demo_password(key), login=key, actor=ACTOR
+        )
         result.users[key] = issued.user
         result.tokens[key] = issued.token
     _demo_filings(session, result, upload_dir=upload_dir, today=today)

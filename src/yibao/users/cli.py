@@ -1,7 +1,9 @@
-"""``yibao users``: create users and print their token once."""
+"""``yibao users``: create users and print their token once; give a user a password for
+the pages."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -58,10 +60,12 @@ def create(
 @app.command("list")
 @reports_errors
 def list_() -> None:
-    """Users and their scope (never tokens). Operator's command: no token."""
+    """Users, their login for the pages and their scope (never tokens or passwords).
+    Operator's command: no token."""
     with command_session() as session:
         for user in service.list_users(session):
             scope = {
+                "login": user.login,
                 "person": user.person_id,
                 "unit": user.unit_id,
                 "agency": user.agency_id,
@@ -71,3 +75,29 @@ def list_() -> None:
             shown = " ".join(f"{k}={v}" for k, v in scope.items() if v is not None)
             state = "" if user.active else " (inactive)"
             typer.echo(f"{user.id}\t{user.role}\t{user.name}\t{shown}{state}")
+
+
+@app.command("set-password")
+@reports_errors
+def set_password(
+    user_id: Annotated[int, typer.Argument(help="The user's id (`yibao users list`).")],
+    login: Annotated[
+        str | None,
+        typer.Option(help="Login name for the sign-in form (required the first time)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Give a user a password to sign in to the pages (asked twice, not echoed). Unlocks
+    the account and signs its browsers out. Operator's command: no token."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with command_session() as session:
+        user = service.set_password(
+            session, user_id=user_id, password=password, login=login, actor="cli"
+        )
+        shown = f"user {user.id} ({user.role}) signs in as {user.login!r}"
+    typer.echo(f"{shown}; password set", err=True)

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record, snapshot
+from yibao.auth import passwords
 from yibao.auth.models import ROLES, User
+from yibao.auth.sessions import end_all_sessions
 from yibao.auth.tokens import new_token
-from yibao.errors import ValidationFailed
+from yibao.errors import NotFound, ValidationFailed
 from yibao.registry.models import Agency, Institution, Person, Unit
 
 USER_FIELDS = (
@@ -123,3 +125,29 @@ def create_user(
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
+
+
+def set_password(
+    session: Session, *, user_id: int, password: str, login: str | None = None, actor: Actor
+) -> User:
+    """Give a user a password for the pages (and a login name, required the first time).
+
+    Unlocks the account and signs every browser of the user out. The audit entry names the
+    login, never the password or its hash.
+    """
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found", code="user.not_found")
+    before = snapshot(user, ("login",))
+    passwords.set_password(session, user=user, password=password, login=login)
+    end_all_sessions(session, user_id=user.id)
+    record(
+        session,
+        actor=actor,
+        action="user.password_set",
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after=snapshot(user, ("login",)),
+    )
+    return user

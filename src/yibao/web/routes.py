@@ -1,0 +1,250 @@
+"""The pages: the landing page, signing in and out, and the insured person's own pages.
+
+Every page reads through the concepts' services with the signed-in user as the actor, as
+the API's routes do; what a user may see is decided there. Each POST is checked for the
+form's CSRF token by the router (:func:`yibao.web.page.check_csrf`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+
+from yibao.auth import passwords, sessions
+from yibao.auth.deps import SessionDep
+from yibao.auth.models import User
+from yibao.clock import business_date
+from yibao.engine.render import MONEY_FIELDS
+from yibao.errors import NotFound
+from yibao.filings import service as filings
+from yibao.filings import views as filing_views
+from yibao.registry import access as registry_access
+from yibao.registry import service as registry
+from yibao.reimbursements import service as reimbursements
+from yibao.settlements import service as settlements
+from yibao.settlements.models import SettlementRecord
+from yibao.web.i18n import N_
+from yibao.web.page import (
+    PAGE_SCOPE_KEY,
+    SESSION_COOKIE,
+    InsuredPage,
+    PageDep,
+    SignedInPage,
+    check_csrf,
+    now,
+)
+
+SETTLEMENTS_PER_PAGE: Final = 20
+SETTLEMENTS_ON_HOME: Final = 5
+MAX_ID: Final = 2**63 - 1
+
+SIGN_IN_INVALID: Final = N_("The login name or the password is wrong.")
+SIGN_IN_LOCKED: Final = N_(
+    "Too many failed attempts: signing in to this account is locked for 15 minutes. "
+    "Try again later."
+)
+
+
+class PageRoute(APIRoute):
+    """A page's route: marks the request, so that its errors are answered with a page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            request.scope[PAGE_SCOPE_KEY] = True
+            return await handler(request)
+
+        return page_handler
+
+
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(check_csrf)]
+)
+
+
+def local_path(target: str | None, default: str = "/me") -> str:
+    """Where to go after signing in: a path of this site only (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+# --- the landing page and signing in ------------------------------------------------------
+
+
+@router.get("/")
+def landing(page: PageDep) -> Response:
+    return page.render("index.html", next="/me", login="", error=None)
+
+
+@router.get("/login")
+def login_form(page: PageDep, next: Annotated[str | None, Query()] = None) -> Response:
+    return page.render("login.html", next=local_path(next), login="", error=None)
+
+
+@router.post("/login")
+def login(
+    page: PageDep,
+    session: SessionDep,
+    login: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/me",
+) -> Response:
+    result = passwords.sign_in(session, login=login, password=password, now=now())
+    if result.user is None:
+        locked = result.outcome is passwords.SignInOutcome.LOCKED
+        return page.render(
+            "login.html",
+            status_code=429 if locked else 401,
+            next=local_path(next),
+            login=login,
+            error=SIGN_IN_LOCKED if locked else SIGN_IN_INVALID,
+        )
+    started = sessions.start_session(
+        session, user=result.user, now=now(), replaces=page.session_token
+    )
+    page.forget_session = False
+    page.set_cookie(SESSION_COOKIE, started.token)
+    return page.redirect(local_path(next))
+
+
+@router.get("/logout")
+def logout_form(page: PageDep) -> Response:
+    if page.user is None:
+        return page.redirect("/")
+    return page.render("logout.html")
+
+
+@router.post("/logout")
+def logout(page: PageDep, session: SessionDep) -> Response:
+    if page.session_token is not None:
+        sessions.end_session(session, token=page.session_token)
+    page.set_cookie(SESSION_COOKIE, None)
+    return page.redirect("/")
+
+
+# --- home -----------------------------------------------------------------------------------
+
+
+@router.get("/me")
+def home(page: SignedInPage, session: SessionDep) -> Response:
+    user = page.actor
+    if user.role != "insured":
+        return page.render("home_staff.html", workplace=_workplace(session, user))
+    return page.render("home_insured.html", **_insured_home(session, user))
+
+
+def _workplace(session: Session, user: User) -> str | None:
+    """Where a desk user works, by name (its agency, institution or unit)."""
+    if user.institution_id is not None:
+        return registry.get_institution(session, institution_id=user.institution_id).name
+    if user.unit_id is not None:
+        return registry.get_unit(session, unit_id=user.unit_id).name
+    agency = registry_access.agency_of(session, user)
+    return agency.name if agency is not None else None
+
+
+class _Names:
+    """Names of regions and institutions, each read once per page."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._regions: dict[str, str] = {}
+        self._institutions: dict[int, str] = {}
+
+    def region(self, code: str | None) -> str:
+        if code is None:
+            return ""
+        if code not in self._regions:
+            try:
+                self._regions[code] = registry.get_region(self.session, code=code).name
+            except NotFound:  # a province named by a filing needs no row
+                self._regions[code] = code
+        return self._regions[code]
+
+    def institution(self, institution_id: int | None) -> str:
+        if institution_id is None:
+            return ""
+        if institution_id not in self._institutions:
+            self._institutions[institution_id] = registry.get_institution(
+                self.session, institution_id=institution_id
+            ).name
+        return self._institutions[institution_id]
+
+
+def _insured_home(session: Session, user: User) -> dict[str, Any]:
+    assert user.person_id is not None  # an insured user is bound to a person
+    today = business_date(now())
+    filings_seen = [
+        {
+            "filing": filing,
+            "state": filing_views.current_state(filing, today),
+            "local_use_from": filing_views.local_use_from(filing, today),
+        }
+        for filing in filings.list_filings(session, actor=user)
+    ]
+    rows = settlements.list_settlements(session, actor=user, limit=SETTLEMENTS_ON_HOME + 1)
+    return {
+        "names": _Names(session),
+        "filings": filings_seen,
+        "account": registry.account_of(session, actor=user, person_id=user.person_id),
+        "settlements": rows[:SETTLEMENTS_ON_HOME],
+        "more_settlements": len(rows) > SETTLEMENTS_ON_HOME,
+        "next_page": None,
+        "claims": reimbursements.list_claims(session, actor=user),
+    }
+
+
+# --- settlements ----------------------------------------------------------------------------
+
+
+@router.get("/me/settlements")
+def my_settlements(
+    page: InsuredPage,
+    session: SessionDep,
+    request: Request,
+    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """Every settlement of the person, newest first, a page at a time; an htmx request
+    (the "more" button) gets only the next rows."""
+    rows: list[SettlementRecord] = settlements.list_settlements(
+        session,
+        actor=page.actor,
+        limit=SETTLEMENTS_PER_PAGE + 1,
+        offset=(number - 1) * SETTLEMENTS_PER_PAGE,
+    )
+    context: dict[str, Any] = {
+        "names": _Names(session),
+        "settlements": rows[:SETTLEMENTS_PER_PAGE],
+        "next_page": number + 1 if len(rows) > SETTLEMENTS_PER_PAGE else None,
+    }
+    if request.headers.get("HX-Request") == "true":
+        return page.render("_settlement_rows.html", **context)
+    return page.render("settlements.html", **context)
+
+
+@router.get("/me/settlements/{settlement_id}")
+def my_settlement(
+    page: InsuredPage,
+    session: SessionDep,
+    settlement_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+) -> Response:
+    """One settlement explained: every amount to the fen, each line, and the engine's
+    reasons in the reader's language. Another person's settlement does not exist here."""
+    row = settlements.get_settlement(session, actor=page.actor, settlement_id=settlement_id)
+    explained = settlements.settlement_explained(session, record_=row, lang=page.lang)
+    names = _Names(session)
+    return page.render(
+        "settlement.html",
+        row=row,
+        s=explained,
+        amounts=[(name, explained["amounts"][name]) for name in MONEY_FIELDS],
+        institution=names.institution(row.institution_id),
+        names=names,
+    )
