@@ -21,6 +21,12 @@ def business_date(at: datetime) -> date:
     return _aware(at).astimezone(CHINA).date()
 
 
+def china_today() -> date:
+    """Today's date in China: the day a window, a reviewer or a person lives in (the
+    machine's own clock may run in UTC, a day behind for eight hours)."""
+    return business_date(datetime.now(UTC))
+
+
 def business_month(at: datetime) -> str:
     """``YYYY-MM`` in China of a timestamp: the clearing month."""
     return _aware(at).astimezone(CHINA).strftime("%Y-%m")

@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from yibao.api.app import create_app
+from yibao.clock import china_today
 from yibao.config import Settings
 from yibao.db import make_engine, session_scope, upgrade_database
 from yibao.demo.loader import DemoResult, load_demo
@@ -61,7 +61,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     engine = make_engine(settings.database_url)
     try:
         with session_scope(engine) as session:
-            demo = load_demo(session, upload_dir=settings.upload_dir, today=date.today())
+            demo = load_demo(session, upload_dir=settings.upload_dir, today=china_today())
     finally:
         engine.dispose()
     with socket.socket() as probe:

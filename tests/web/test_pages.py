@@ -223,7 +223,7 @@ def test_pages_need_a_signed_in_user(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("role", "role_name", "workplace", "next_step"),
     [
-        ("hospital", "定点医药机构", "三亚市人民医院", "医院医保窗口"),
+        ("hospital", "定点医药机构", "三亚市人民医院", "进入医保窗口"),
         ("agency", "医保经办机构", "北京市医保中心", "审核队列"),
         ("street_office", "街道社保所", "朝阳区某街道社保所", "审核队列"),
         ("unit", "参保单位", "北京某公司", "为本单位职工"),

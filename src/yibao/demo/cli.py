@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from rich.console import Console
 import yibao.wiring  # noqa: F401  (every reaction between concepts is subscribed)
 from yibao.api.app import create_app
 from yibao.cli.settle import show_demo_settlements
+from yibao.clock import china_today
 from yibao.config import Settings
 from yibao.db import make_engine, session_scope, upgrade_database
 from yibao.demo.guide import render_guide
@@ -57,7 +57,7 @@ def demo_command(
     engine = make_engine(settings.database_url)
     try:
         with session_scope(engine) as session:
-            result = load_demo(session, upload_dir=settings.upload_dir, today=date.today())
+            result = load_demo(session, upload_dir=settings.upload_dir, today=china_today())
             guide = render_guide(result, base=f"http://{host}:{port}", db_file=db_file)
     finally:
         engine.dispose()

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yibao.auth.models import User
+from yibao.clock import china_today
 from yibao.data import demo_path
 from yibao.documents import service as documents
 from yibao.filings import service as filings
@@ -159,7 +160,7 @@ class DemoResult:
 
 def load_demo(session: Session, *, upload_dir: Path, today: date | None = None) -> DemoResult:
     """Fill an empty, migrated database with the demo data."""
-    today = today or date.today()
+    today = today or china_today()
     result = DemoResult(today=today)
     for code, name in REGIONS:
         registry.create_region(session, code=code, name=name, actor=ACTOR)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from yibao.auth.tokens import authenticate
+from yibao.clock import china_today
 from yibao.commands import TokenOpt, command_session, load_settings, reports_errors
 from yibao.errors import InvalidInput, NotFound
 from yibao.filings import repository as repo
@@ -30,7 +31,7 @@ def expire(
     """Mark approved filings past their validity as expired (the daily job). Operator's
     command: no token."""
     try:
-        day = date.fromisoformat(today) if today else date.today()
+        day = date.fromisoformat(today) if today else china_today()
     except ValueError:
         raise InvalidInput("--today", "", f"{today!r} is not a date YYYY-MM-DD") from None
     with command_session() as session:

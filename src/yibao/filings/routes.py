@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from yibao.auth.deps import SessionDep, require_roles
 from yibao.auth.models import User
+from yibao.clock import china_today
 from yibao.documents.models import DocumentOwner
 from yibao.documents.routes import DocumentUpload, document_file
 from yibao.documents.schemas import FilingDocumentRead
@@ -43,7 +44,7 @@ VERIFIERS = ("hospital", "agency", "admin")
 
 def get_today() -> date:
     """Today's date; tests override this dependency to run a filing across months."""
-    return date.today()
+    return china_today()
 
 
 def get_now() -> datetime:

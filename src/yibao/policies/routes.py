@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from yibao.auth.deps import CurrentUser, SessionDep
+from yibao.clock import china_today
 from yibao.errors import NotFound
 from yibao.policies import repository as repo
 from yibao.policies import service
@@ -67,7 +68,7 @@ def catalog_items(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CatalogItemsRead:
     """Items of the region's catalog in force ``on`` (default today)."""
-    version = service.catalog_version_for(session, region=region, on=on or date.today())
+    version = service.catalog_version_for(session, region=region, on=on or china_today())
     rows = repo.catalog_items(session, version.id, code=code, name=name, limit=limit, offset=offset)
     return CatalogItemsRead(
         version=CatalogVersionRead.model_validate(version),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from yibao.auth.deps import LangDep, SessionDep, require_roles
 from yibao.auth.models import User
+from yibao.clock import china_today
 from yibao.money import from_fen
 from yibao.registry.access import institution_of
 from yibao.settlements import idempotency, service
@@ -44,7 +45,7 @@ IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 # worker-thread hop on every request.
 async def get_today() -> date:
     """Today's date; tests override this dependency."""
-    return date.today()
+    return china_today()
 
 
 async def get_now() -> datetime:

@@ -13,6 +13,7 @@ import yibao.wiring  # noqa: F401  (every reaction between concepts is subscribe
 from yibao.web.errors import install_page_errors
 from yibao.web.rendering import STATIC_DIR, Renderer
 from yibao.web.routes import router
+from yibao.web.window import router as window_router
 
 STATIC_URL = "/static"
 
@@ -24,4 +25,5 @@ def install_pages(app: FastAPI) -> None:
     app.state.pages = Renderer()
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
+    app.include_router(window_router)
     install_page_errors(app)

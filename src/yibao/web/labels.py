@@ -59,6 +59,16 @@ SOURCES: Final = {
     "reimbursement": N_("Manual reimbursement"),
 }
 
+SCHEMES: Final = {"employee": N_("Employee scheme"), "resident": N_("Resident scheme")}
+
+ENCOUNTER_STATES: Final = {
+    "open": N_("Open"),
+    "settled": N_("Settled"),
+    "cancelled": N_("Cancelled"),
+}
+
+FEE_STATES: Final = {"active": N_("Active"), "withdrawn": N_("Withdrawn")}
+
 SETTINGS: Final = {"inpatient": N_("Inpatient"), "outpatient": N_("Outpatient")}
 
 OFFSITE_STATUSES: Final = {

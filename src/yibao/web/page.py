@@ -264,3 +264,17 @@ def insured_only(page: SignedInPage) -> Page:
 
 
 InsuredPage = Annotated[Page, Depends(insured_only)]
+
+
+def hospital_only(page: SignedInPage) -> Page:
+    """The hospital window's pages (医保窗口): for hospital users only (a first, cheap filter;
+    the services decide what is shown)."""
+    assert page.user is not None
+    if page.user.role != "hospital":
+        raise Forbidden(
+            "these pages are for the hospital's insurance window", code="web.hospital_only"
+        )
+    return page
+
+
+HospitalPage = Annotated[Page, Depends(hospital_only)]

@@ -1,0 +1,472 @@
+"""The hospital window's pages (医保窗口): find a patient, admit or register a visit, upload
+the fee lines, pre-settle, settle and print the settlement slip.
+
+Every page calls the same services as the API's routes (``/persons/lookup``,
+``/encounters``), with the signed-in hospital user as the actor; no access or filing rule
+is written here. A service's error is shown on the form that caused it (the savepoint
+around the call is rolled back), with the service's own message and code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Final, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from yibao.auth.deps import SessionDep
+from yibao.auth.models import User
+from yibao.clock import business_date
+from yibao.encounters import repository as encounter_repo
+from yibao.encounters import service as encounters
+from yibao.encounters.models import Encounter
+from yibao.engine import explanation_lines, result_to_dict
+from yibao.engine.render import MONEY_FIELDS
+from yibao.errors import ValidationFailed, YibaoError
+from yibao.filings.coverage import filing_info_for
+from yibao.identity import mask_identity_number
+from yibao.money import from_e4, from_fen, to_fen
+from yibao.registry import service as registry
+from yibao.registry.access import institution_of
+from yibao.registry.models import Person
+from yibao.settlements import service as settlements
+from yibao.settlements.states import deposit_outcome
+from yibao.web.errors import status_for
+from yibao.web.i18n import N_
+from yibao.web.page import HospitalPage, Page, check_csrf, now
+from yibao.web.routes import MAX_ID, PageRoute, _Names
+
+ENCOUNTERS_PER_PAGE: Final = 50
+FUNDS: Final = ("pool_fund_pay", "supplementary_pay", "assistance_pay")
+
+BAD_NUMBER: Final = N_("Quantity, unit price and deposit are numbers, such as 5 or 65.10.")
+
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(check_csrf)]
+)
+
+T = TypeVar("T")
+
+
+class FormError(Exception):
+    """A form's error said in the page's own words (a message id)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def attempt(session: Session, call: Callable[[], T]) -> tuple[T | None, dict[str, Any] | None]:
+    """Run a service call in a savepoint: its result, or the error to show on the form
+    (what the call wrote is rolled back, the rest of the request goes on)."""
+    try:
+        with session.begin_nested():
+            return call(), None
+    except FormError as exc:
+        return None, {"message": exc.message, "detail": None, "code": None, "status": 422}
+    except YibaoError as exc:
+        return None, {
+            "message": None,
+            "detail": exc.message,
+            "code": exc.code,
+            "status": status_for(exc),
+        }
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip() or "0")
+    except InvalidOperation:
+        raise FormError(BAD_NUMBER) from None
+    if not value.is_finite():
+        raise FormError(BAD_NUMBER)
+    return value
+
+
+def _today() -> date:
+    return business_date(now())
+
+
+def _local_use(request: Request) -> bool | None:
+    settings = getattr(request.app.state, "settings", None)
+    return getattr(settings, "policy_local_use_while_filed", None)
+
+
+# --- finding a patient, admitting -----------------------------------------------------------
+
+
+def _patient(session: Session, actor: User, person: Person) -> dict[str, Any]:
+    """What the window shows of a patient: masked identity, region, scheme, and the filing
+    that applies here today (and whether it covers this hospital)."""
+    institution = registry.get_institution(session, institution_id=institution_of(actor))
+    today = _today()
+    here = filing_info_for(
+        session, person_id=person.id, on=today, treatment_region=institution.region_code
+    )
+    covers = (
+        here is not None
+        and filing_info_for(
+            session,
+            person_id=person.id,
+            on=today,
+            treatment_region=institution.region_code,
+            institution_id=institution.id,
+        )
+        is not None
+    )
+    return {
+        "person": person,
+        "identity_masked": mask_identity_number(person.identity_number),
+        "local": person.insured_region == institution.region_code,
+        "filing": here,
+        "covers": covers,
+        "institution": institution,
+    }
+
+
+def _find(
+    session: Session, actor: User, identity_number: str, card_number: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def lookup() -> dict[str, Any]:
+        try:
+            person = registry.lookup_person(
+                session,
+                actor=actor,
+                identity_number=identity_number.strip() or None,
+                card_number=card_number.strip() or None,
+            )
+        except ValueError as exc:  # an identity number that cannot be one
+            raise ValidationFailed(str(exc), code="person.identity_invalid") from None
+        return _patient(session, actor, person)
+
+    return attempt(session, lookup)
+
+
+def _window(
+    page: Page,
+    session: Session,
+    *,
+    identity_number: str = "",
+    card_number: str = "",
+    patient: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+    admit_error: dict[str, Any] | None = None,
+) -> Response:
+    failed = error or admit_error
+    return page.render(
+        "window.html",
+        status_code=failed["status"] if failed else 200,
+        names=_Names(session),
+        identity_number=identity_number,
+        card_number=card_number,
+        patient=patient,
+        error=error,
+        admit_error=admit_error,
+    )
+
+
+@router.get("/window")
+def window(page: HospitalPage, session: SessionDep) -> Response:
+    return _window(page, session)
+
+
+@router.post("/window")
+def find_patient(
+    page: HospitalPage,
+    session: SessionDep,
+    identity_number: Annotated[str, Form(max_length=40)] = "",
+    card_number: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    patient, error = _find(session, page.actor, identity_number, card_number)
+    return _window(
+        page,
+        session,
+        identity_number=identity_number,
+        card_number=card_number,
+        patient=patient,
+        error=error,
+    )
+
+
+@router.post("/window/admit")
+def admit(
+    page: HospitalPage,
+    session: SessionDep,
+    setting: Annotated[Literal["inpatient", "outpatient"], Form()],
+    identity_number: Annotated[str, Form(max_length=40)] = "",
+    card_number: Annotated[str, Form(max_length=40)] = "",
+    deposit: Annotated[str, Form(max_length=20)] = "",
+    hospital_ref: Annotated[str, Form(max_length=60)] = "",
+) -> Response:
+    """Admission (入院登记, with the deposit) or an outpatient visit (门诊登记), today."""
+    actor = page.actor
+    today = _today()
+
+    def register() -> Encounter:
+        return encounters.register_encounter(
+            session,
+            institution_id=institution_of(actor),
+            setting=setting,
+            started_on=today,
+            identity_number=identity_number.strip() or None,
+            card_number=card_number.strip() or None,
+            deposit=_decimal(deposit) if setting == "inpatient" else Decimal(0),
+            hospital_ref=hospital_ref.strip() or None,
+            today=today,
+            actor=actor,
+        )
+
+    encounter, admit_error = attempt(session, register)
+    if encounter is not None:
+        return page.redirect(f"/window/encounters/{encounter.id}")
+    patient, error = _find(session, actor, identity_number, card_number)
+    return _window(
+        page,
+        session,
+        identity_number=identity_number,
+        card_number=card_number,
+        patient=patient,
+        error=error,
+        admit_error=admit_error,
+    )
+
+
+# --- the hospital's encounters --------------------------------------------------------------
+
+
+@router.get("/window/encounters")
+def encounter_list(
+    page: HospitalPage,
+    session: SessionDep,
+    state: Annotated[Literal["open", "settled", "cancelled", ""], Query()] = "",
+    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """The hospital's encounters, newest first, filtered by state."""
+    rows = encounters.list_encounters(
+        session,
+        actor=page.actor,
+        state=state or None,
+        limit=ENCOUNTERS_PER_PAGE + 1,
+        offset=(number - 1) * ENCOUNTERS_PER_PAGE,
+    )
+    patients = {
+        row.person_id: session.get(Person, row.person_id) for row in rows[:ENCOUNTERS_PER_PAGE]
+    }
+    return page.render(
+        "window_encounters.html",
+        encounters=rows[:ENCOUNTERS_PER_PAGE],
+        patients=patients,
+        state=state,
+        number=number,
+        next_page=number + 1 if len(rows) > ENCOUNTERS_PER_PAGE else None,
+    )
+
+
+def _fee_lines(session: Session, encounter: Encounter) -> list[dict[str, Any]]:
+    return [
+        {
+            "line_id": line.line_id,
+            "code": line.code,
+            "quantity": format(from_e4(line.quantity_e4).normalize(), "f"),
+            "unit_price": format(from_e4(line.unit_price_e4).normalize(), "f"),
+            "amount": from_e4(line.quantity_e4) * from_e4(line.unit_price_e4),
+            "state": line.state,
+        }
+        for line in encounter_repo.fee_lines(session, encounter.id, active_only=False)
+    ]
+
+
+def _next_line_id(lines: list[dict[str, Any]]) -> str:
+    taken = {line["line_id"] for line in lines}
+    number = len(lines) + 1
+    while f"W{number}" in taken:
+        number += 1
+    return f"W{number}"
+
+
+def _encounter_page(
+    page: Page,
+    session: Session,
+    encounter_id: int,
+    *,
+    error: dict[str, Any] | None = None,
+    preview: dict[str, Any] | None = None,
+    line: dict[str, str] | None = None,
+) -> Response:
+    encounter = encounters.own_encounter(
+        session, encounter_id=encounter_id, institution_id=institution_of(page.actor)
+    )
+    person = session.get(Person, encounter.person_id)
+    assert person is not None
+    settlement_id = (
+        encounter_repo.current_settlement_id(session, encounter.id)
+        if encounter.state == "settled"
+        else None
+    )
+    explained = None
+    if settlement_id is not None:
+        row = settlements.get_settlement(session, actor=page.actor, settlement_id=settlement_id)
+        explained = settlements.settlement_explained(session, record_=row, lang=page.lang)
+    return page.render(
+        "window_encounter.html",
+        status_code=error["status"] if error else 200,
+        encounter=encounter,
+        person=person,
+        identity_masked=mask_identity_number(person.identity_number),
+        names=_Names(session),
+        lines=_fee_lines(session, encounter),
+        error=error,
+        preview=preview,
+        line=line or {"code": "", "quantity": "", "unit_price": ""},
+        settlement_id=settlement_id,
+        s=explained,
+        funds=FUNDS,
+        money_fields=MONEY_FIELDS,
+    )
+
+
+@router.get("/window/encounters/{encounter_id}")
+def encounter_detail(
+    page: HospitalPage,
+    session: SessionDep,
+    encounter_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+) -> Response:
+    return _encounter_page(page, session, encounter_id)
+
+
+@router.post("/window/encounters/{encounter_id}/fees")
+def add_fee_line(
+    page: HospitalPage,
+    session: SessionDep,
+    encounter_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    code: Annotated[str, Form(max_length=60)] = "",
+    quantity: Annotated[str, Form(max_length=20)] = "",
+    unit_price: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """One fee line (code, quantity, unit price), its line id given by the window."""
+    actor = page.actor
+    institution_id = institution_of(actor)
+    encounter = encounters.own_encounter(
+        session, encounter_id=encounter_id, institution_id=institution_id
+    )
+
+    def upload() -> None:
+        if not code.strip():
+            raise ValidationFailed("a fee line needs its catalog code", code="fees.code")
+        encounters.upload_fees(
+            session,
+            encounter_id=encounter.id,
+            institution_id=institution_id,
+            lines=[
+                encounters.FeeLineIn(
+                    _next_line_id(_fee_lines(session, encounter)),
+                    code.strip(),
+                    _decimal(quantity),
+                    _decimal(unit_price),
+                )
+            ],
+            actor=actor,
+        )
+
+    _done, error = attempt(session, upload)
+    if error is None:
+        return page.redirect(f"/window/encounters/{encounter.id}")
+    entered = {"code": code, "quantity": quantity, "unit_price": unit_price}
+    return _encounter_page(page, session, encounter.id, error=error, line=entered)
+
+
+@router.post("/window/encounters/{encounter_id}/pre-settle")
+def pre_settle(
+    page: HospitalPage,
+    session: SessionDep,
+    request: Request,
+    encounter_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+) -> Response:
+    """Pre-settlement (预结算) as of today: the full result, nothing stored."""
+    actor = page.actor
+    today = _today()
+
+    def preview() -> dict[str, Any]:
+        result = encounters.pre_settle_encounter(
+            session,
+            encounter_id=encounter_id,
+            institution_id=institution_of(actor),
+            on=today,
+            local_use_while_filed=_local_use(request),
+            today=today,
+        )
+        encounter = encounter_repo.get_encounter(session, encounter_id)
+        out = result_to_dict(result)
+        out["explanation"] = explanation_lines(result, lang=page.lang)
+        out["deposit"] = out["deposit_refund"] = out["cash_due"] = None
+        if result.status == "settled" and encounter.deposit_fen:
+            refund, due = deposit_outcome(encounter.deposit_fen, to_fen(result.cash_pay))
+            out["deposit"] = from_fen(encounter.deposit_fen)
+            out["deposit_refund"] = from_fen(refund)
+            out["cash_due"] = from_fen(due)
+        return out
+
+    result, error = attempt(session, preview)
+    return _encounter_page(page, session, encounter_id, error=error, preview=result)
+
+
+@router.post("/window/encounters/{encounter_id}/settle")
+def settle(
+    page: HospitalPage,
+    session: SessionDep,
+    request: Request,
+    encounter_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+) -> Response:
+    """Discharge settlement (出院结算) as of today, with a fresh message id; the encounter's
+    page then shows the stored settlement."""
+    actor = page.actor
+    at = now()
+
+    def settle_now() -> None:
+        encounters.settle_encounter(
+            session,
+            encounter_id=encounter_id,
+            institution_id=institution_of(actor),
+            on=business_date(at),
+            msg_id=f"WEB-{uuid.uuid4().hex}",
+            local_use_while_filed=_local_use(request),
+            actor=actor,
+            now=at,
+        )
+
+    _done, error = attempt(session, settle_now)
+    if error is None:
+        return page.redirect(f"/window/encounters/{encounter_id}")
+    return _encounter_page(page, session, encounter_id, error=error)
+
+
+# --- the settlement slip (结算单) -------------------------------------------------------------
+
+
+@router.get("/window/settlements/{settlement_id}/slip")
+def settlement_slip(
+    page: HospitalPage,
+    session: SessionDep,
+    settlement_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+) -> Response:
+    """The printable slip of a settlement this hospital made."""
+    row = settlements.get_settlement(session, actor=page.actor, settlement_id=settlement_id)
+    explained = settlements.settlement_explained(session, record_=row, lang=page.lang)
+    person = session.get(Person, row.person_id)
+    assert person is not None
+    names = _Names(session)
+    return page.render(
+        "window_slip.html",
+        row=row,
+        s=explained,
+        person=person,
+        identity_masked=mask_identity_number(person.identity_number),
+        institution=names.institution(row.institution_id),
+        names=names,
+        funds=FUNDS,
+    )
