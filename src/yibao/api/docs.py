@@ -7,6 +7,7 @@ blank on a machine without internet (an agency's network). The same assets ship 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import fastapi_offline
@@ -17,14 +18,15 @@ from fastapi.staticfiles import StaticFiles
 
 ASSETS = Path(fastapi_offline.__file__).resolve().parent / "static"
 STATIC_URL = "/static/api-docs"
-# ReDoc's sidebar shows its maker's logo from the maker's CDN; Yibao serves its own icon.
-_REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+# ReDoc's sidebar shows its maker's logo, fetched from the maker's servers; Yibao serves
+# its own icon instead (whatever host the bundled script names).
+_REDOC_LOGO = re.compile(r"https://[\w.-]+/redoc/logo-mini\.svg")
 
 
 def install_docs(app: FastAPI, *, openapi_url: str) -> None:
     """``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) with local scripts and styles."""
     redoc_js = (ASSETS / "redoc.standalone.js").read_text(encoding="utf-8")
-    redoc_js = redoc_js.replace(_REDOC_LOGO, f"{STATIC_URL}/favicon.png")
+    redoc_js = _REDOC_LOGO.sub(f"{STATIC_URL}/favicon.png", redoc_js)
 
     @app.get(f"{STATIC_URL}/redoc.local.js", include_in_schema=False)
     async def redoc_script() -> Response:
