@@ -240,3 +240,25 @@ def test_clearing_api_and_cli_progress(
     assert again.status_code == 409
     hospital = make_user("hospital")
     assert client.get("/api/v1/clearing/statements", headers=hospital.headers).status_code == 403
+
+
+def test_a_confirmation_asked_before_a_rebuild_is_refused_clearly(
+    session: Session, world: World, retirees: list[Person], admin: User, make_user: MakeUser
+) -> None:
+    """Building the month again (after a late settlement) replaces its drafts: the request
+    made for the old figures cannot confirm figures nobody asked about; it answers a clear
+    409 and can be rejected. (SQLite may give the new draft the old id.)"""
+    settle(session, retirees[0], world.hospital, "SY-1", at=MAY)
+    [draft] = clearing.build_month(session, actor=admin, month="2026-05", now=JUNE)
+    asked = clearing.confirm_statement(session, actor=admin, statement_id=draft.id, now=JUNE)
+    settle(session, retirees[1], world.hospital, "SY-2", at=MAY)
+    [rebuilt] = clearing.build_month(session, actor=admin, month="2026-05", now=JUNE)
+    assert rebuilt.settlements == 2
+    second = make_user("admin").user
+    with pytest.raises(Exception) as stale:
+        approvals.approve(session, actor=second, approval_id=asked.id, now=JUNE)
+    assert getattr(stale.value, "code", "") == "clearing.statement_rebuilt"
+    rejected = approvals.reject(
+        session, actor=second, approval_id=asked.id, reason="rebuilt", now=JUNE
+    )
+    assert rejected.state == "rejected" and rebuilt.state == "draft"

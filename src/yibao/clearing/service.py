@@ -25,8 +25,9 @@ from yibao.clearing.aggregate import ClearingEntry, Statement, build_statements,
 from yibao.clearing.models import ClearingItem, ClearingStatement
 from yibao.clearing.states import next_state
 from yibao.clock import business_date
-from yibao.errors import ValidationFailed
+from yibao.errors import Conflict, ValidationFailed
 from yibao.money import from_fen, to_fen
+from yibao.registry import access as registry_access
 from yibao.settlements.models import SettlementRecord
 
 Progress = Callable[[str, int, int], None]
@@ -195,16 +196,41 @@ def confirm_statement(
         subject=f"clearing_statement:{row.id}",
         summary=f"confirm the clearing statement {row.year_month} "
         f"{row.insured_region}→{row.treatment_region}: {from_fen(amount_due_fen(row))} due",
-        payload={"statement_id": row.id},
+        payload={"statement_id": row.id, **_figures(row)},
         region_code=row.insured_region,
         actor=actor,
         now=at,
     )
 
 
+_FIGURES = (
+    "year_month",
+    "insured_region",
+    "treatment_region",
+    "settlements",
+    "reversals",
+    "late_entries",
+    "total_fen",
+    "pool_fen",
+    "supplementary_fen",
+    "assistance_fen",
+    "account_fen",
+    "cash_fen",
+)
+
+
+def _figures(row: ClearingStatement) -> dict[str, Any]:
+    """What a confirmation is asked for: the statement's pair, month and figures."""
+    return {name: getattr(row, name) for name in _FIGURES}
+
+
 def _may_confirm(session: Session, user: User, payload: Mapping[str, Any]) -> bool:
+    """The debtor's centre decides; when the statement was rebuilt since the request, that
+    centre still decides (and can reject the stale request)."""
     row = session.get(ClearingStatement, int(payload["statement_id"]))
-    return row is not None and access.may_confirm(session, user, row)
+    if row is not None:
+        return access.may_confirm(session, user, row)
+    return registry_access.is_center_of(session, user, str(payload.get("insured_region", "")))
 
 
 def _carry_out_confirmation(
@@ -212,7 +238,15 @@ def _carry_out_confirmation(
 ) -> Mapping[str, Any]:
     at = approval.decided_at or datetime.now(UTC)
     row = session.get(ClearingStatement, int(payload["statement_id"]), with_for_update=True)
-    assert row is not None
+    asked = {name: payload.get(name) for name in _FIGURES}
+    if row is None or _figures(row) != asked:
+        # Building the month again replaces its drafts: the figures asked about are gone.
+        raise Conflict(
+            f"clearing statement {payload['statement_id']} was rebuilt after this request "
+            "and no longer holds the figures it was asked for; reject the request and ask "
+            "to confirm the statement as it is now",
+            code="clearing.statement_rebuilt",
+        )
     access.require_month_ended(row, now=at)
     _confirm(session, row, actor=user, at=at)
     return {"statement_id": row.id, "state": row.state}
