@@ -11,14 +11,15 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 CHINA = timezone(timedelta(hours=8), "CST")
 
 
-def _aware(at: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; they were stored in UTC
+def as_utc(at: datetime) -> datetime:
+    """A stored timestamp with its zone: SQLite hands them back naive, and they were
+    written in UTC."""
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def business_date(at: datetime) -> date:
     """The day in China of a timestamp (a naive one is taken as UTC)."""
-    return _aware(at).astimezone(CHINA).date()
+    return as_utc(at).astimezone(CHINA).date()
 
 
 def china_today() -> date:
@@ -29,7 +30,7 @@ def china_today() -> date:
 
 def business_month(at: datetime) -> str:
     """``YYYY-MM`` in China of a timestamp: the clearing month."""
-    return _aware(at).astimezone(CHINA).strftime("%Y-%m")
+    return as_utc(at).astimezone(CHINA).strftime("%Y-%m")
 
 
 def day_start(day: date) -> datetime:

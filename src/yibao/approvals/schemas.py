@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from yibao.approvals.models import Approval
+from yibao.clock import as_utc
 
 
 class ApprovalRead(BaseModel):
@@ -34,18 +35,13 @@ class ApprovalRead(BaseModel):
             summary=approval.summary,
             state=approval.state,
             requested_by=approval.requested_by,
-            requested_at=_aware(approval.requested_at) or approval.requested_at,
+            requested_at=as_utc(approval.requested_at),
             decided_by=approval.decided_by,
-            decided_at=_aware(approval.decided_at),
+            decided_at=as_utc(approval.decided_at) if approval.decided_at else None,
             reason=approval.reason,
             request=json.loads(approval.payload),
             result=json.loads(approval.result) if approval.result else None,
         )
-
-
-def _aware(at: datetime | None) -> datetime | None:
-    """SQLite hands back naive timestamps; they were written in UTC."""
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 class ApprovalReject(BaseModel):

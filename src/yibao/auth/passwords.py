@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from argon2 import PasswordHasher
@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.auth.models import User
+from yibao.clock import as_utc
 from yibao.errors import ValidationFailed
 
 MAX_FAILED_LOGINS = 5
@@ -107,11 +108,6 @@ def set_password(session: Session, *, user: User, password: str, login: str | No
     session.flush()
 
 
-def _aware(at: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; they were stored in UTC
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 def sign_in(session: Session, *, login: str, password: str, now: datetime) -> SignIn:
     """Check a login name and password; counts failures and locks (see the module)."""
     name = normalise_login(login)
@@ -121,9 +117,9 @@ def sign_in(session: Session, *, login: str, password: str, now: datetime) -> Si
     if user is None:
         _check_dummy(password)
         return _NOBODY.failed(name, now)
-    if user.locked_until is not None and _aware(user.locked_until) > now:
+    if user.locked_until is not None and as_utc(user.locked_until) > now:
         _check_dummy(password)  # the same time as any other answer
-        return SignIn(SignInOutcome.LOCKED, locked_until=_aware(user.locked_until))
+        return SignIn(SignInOutcome.LOCKED, locked_until=as_utc(user.locked_until))
     if user.password_hash is None:
         _check_dummy(password)
         ok = False

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from yibao.auth.models import User, WebSession
+from yibao.clock import as_utc
 
 SESSION_LIFETIME = timedelta(hours=8)
 
@@ -30,11 +31,6 @@ class StartedSession:
 
 def _key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; they were stored in UTC
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def start_session(
@@ -70,7 +66,7 @@ def session_user(session: Session, *, token: str, now: datetime) -> tuple[User, 
     if found is None:
         return None
     user, row = found
-    if _aware(row.expires_at) <= now or not user.active:
+    if as_utc(row.expires_at) <= now or not user.active:
         return None
     return user, row
 
