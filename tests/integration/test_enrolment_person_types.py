@@ -80,8 +80,8 @@ def test_a_region_without_policies_yet_enrols_as_before(session: Session, world:
         actor="test",
     )
     assert person.person_type == "adult"
-    with pytest.raises(ValidationFailed):
-        load_rules(session)
+    load_rules(session)  # Beijing now has a policy, for employees only
+    with pytest.raises(ValidationFailed) as refused:
         registry.register_person(
             session,
             identity_number=make_identity_number("110105", date(1970, 1, 1), 904),
@@ -91,3 +91,4 @@ def test_a_region_without_policies_yet_enrols_as_before(session: Session, world:
             insured_region="110000",
             actor="test",
         )
+    assert refused.value.code == "person.type_unknown"

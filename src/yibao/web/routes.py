@@ -150,7 +150,7 @@ def _workplace(session: Session, user: User) -> str | None:
     return agency.name if agency is not None else None
 
 
-class _Names:
+class Names:
     """Names of regions and institutions, each read once per page."""
 
     def __init__(self, session: Session) -> None:
@@ -191,7 +191,7 @@ def _insured_home(session: Session, user: User) -> dict[str, Any]:
     ]
     rows = settlements.list_settlements(session, actor=user, limit=SETTLEMENTS_ON_HOME + 1)
     return {
-        "names": _Names(session),
+        "names": Names(session),
         "filings": filings_seen,
         "account": registry.account_of(session, actor=user, person_id=user.person_id),
         "settlements": rows[:SETTLEMENTS_ON_HOME],
@@ -220,7 +220,7 @@ def my_settlements(
         offset=(number - 1) * SETTLEMENTS_PER_PAGE,
     )
     context: dict[str, Any] = {
-        "names": _Names(session),
+        "names": Names(session),
         "settlements": rows[:SETTLEMENTS_PER_PAGE],
         "next_page": number + 1 if len(rows) > SETTLEMENTS_PER_PAGE else None,
     }
@@ -239,7 +239,7 @@ def my_settlement(
     reasons in the reader's language. Another person's settlement does not exist here."""
     row = settlements.get_settlement(session, actor=page.actor, settlement_id=settlement_id)
     explained = settlements.settlement_explained(session, record_=row, lang=page.lang)
-    names = _Names(session)
+    names = Names(session)
     return page.render(
         "settlement.html",
         row=row,

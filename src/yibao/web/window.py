@@ -39,7 +39,7 @@ from yibao.settlements.states import deposit_outcome
 from yibao.web.errors import status_for
 from yibao.web.i18n import N_
 from yibao.web.page import HospitalPage, Page, check_csrf, now
-from yibao.web.routes import MAX_ID, PageRoute, _Names
+from yibao.web.routes import MAX_ID, Names, PageRoute
 
 ENCOUNTERS_PER_PAGE: Final = 50
 FUNDS: Final = ("pool_fund_pay", "supplementary_pay", "assistance_pay")
@@ -161,7 +161,7 @@ def _window(
     return page.render(
         "window.html",
         status_code=failed["status"] if failed else 200,
-        names=_Names(session),
+        names=Names(session),
         identity_number=identity_number,
         card_number=card_number,
         patient=patient,
@@ -318,7 +318,7 @@ def _encounter_page(
         encounter=encounter,
         person=person,
         identity_masked=mask_identity_number(person.identity_number),
-        names=_Names(session),
+        names=Names(session),
         lines=_fee_lines(session, encounter),
         error=error,
         preview=preview,
@@ -459,7 +459,7 @@ def settlement_slip(
     explained = settlements.settlement_explained(session, record_=row, lang=page.lang)
     person = session.get(Person, row.person_id)
     assert person is not None
-    names = _Names(session)
+    names = Names(session)
     return page.render(
         "window_slip.html",
         row=row,
