@@ -48,6 +48,17 @@ class Site:
     base: str
     demo: DemoResult
     shots: Path
+    app: Any
+
+    def untranslated(self) -> dict[str, list[str]]:
+        """Messages the pages asked a catalog for and it lacks (their ids would be on the
+        page as text); read and forgotten, so each test answers for its own pages."""
+        found: dict[str, list[str]] = {}
+        for lang, catalog in self.app.state.pages.translations.items():
+            if catalog.missing:
+                found[lang] = sorted(catalog.missing)
+                catalog.missing.clear()
+        return found
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +78,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -80,7 +90,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     shots = Path(os.environ.get("YIBAO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
     try:
-        yield Site(base=f"http://127.0.0.1:{port}", demo=demo, shots=shots)
+        yield Site(base=f"http://127.0.0.1:{port}", demo=demo, shots=shots, app=app)
     finally:
         server.should_exit = True
         thread.join(10)
@@ -163,4 +173,7 @@ def watched(browser: Browser, site: Site, request: pytest.FixtureRequest) -> Ite
         yield seen
     finally:
         context.close()
+    untranslated = site.untranslated()
+    if untranslated:
+        seen.problems.append(f"messages missing from the catalogs: {untranslated}")
     assert not seen.problems, "\n".join(seen.problems)

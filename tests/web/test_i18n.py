@@ -10,17 +10,18 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
-from babel.messages.pofile import read_po
 
 import yibao.web
 from yibao.web.i18n import (
-    catalog_path,
+    catalog_paths,
     format_date,
     format_datetime,
     format_money,
     load_translations,
     page_language,
+    read_catalog,
 )
+from yibao.engine.phrases import Lang
 
 WEB = Path(yibao.web.__file__).resolve().parent
 # The same extraction as src/yibao/web/babel.cfg (docs/pages.md): Python with N_ marks too.
@@ -45,8 +46,14 @@ def used_messages() -> dict[str, str]:
 
 
 def catalog(locale: str) -> Catalog:
-    with catalog_path("zh" if locale == "zh_CN" else "en").open("rb") as po:
-        return read_po(po, locale=locale)
+    return read_catalog("zh" if locale == "zh_CN" else "en")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_each_area_has_its_file_in_both_languages(lang: Lang) -> None:
+    names = {path.name for path in catalog_paths(lang)}
+    other = {path.name for path in catalog_paths("en" if lang == "zh" else "zh")}
+    assert "messages.po" in names and names == other
 
 
 def test_the_extraction_finds_the_pages_strings() -> None:

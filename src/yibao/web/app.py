@@ -10,12 +10,46 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import yibao.wiring  # noqa: F401  (every reaction between concepts is subscribed)
+from yibao.web import (
+    admin,
+    agency,
+    claim_review,
+    claims,
+    clearing,
+    dashboard,
+    filing,
+    filing_review,
+    institutions,
+    printouts,
+    register,
+    routes,
+    verify,
+    window,
+    window_desk,
+)
 from yibao.web.errors import install_page_errors
 from yibao.web.rendering import STATIC_DIR, Renderer
-from yibao.web.routes import router
-from yibao.web.window import router as window_router
 
 STATIC_URL = "/static"
+
+# The pages' areas, each a router of its own (docs/pages.md says who uses which).
+PAGE_AREAS = (
+    routes,
+    window,
+    window_desk,
+    filing,
+    register,
+    institutions,
+    filing_review,
+    claims,
+    claim_review,
+    agency,
+    clearing,
+    dashboard,
+    printouts,
+    verify,
+    admin,
+)
 
 
 def install_pages(app: FastAPI) -> None:
@@ -24,6 +58,6 @@ def install_pages(app: FastAPI) -> None:
     documentation's assets keep ``/static/api-docs``, and the page errors wrap the API's."""
     app.state.pages = Renderer()
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(router)
-    app.include_router(window_router)
+    for area in PAGE_AREAS:
+        app.include_router(area.router)
     install_page_errors(app)

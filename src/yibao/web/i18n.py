@@ -1,8 +1,10 @@
 """Languages of the pages: Chinese (zh_CN) first, English on request.
 
-Message ids are the English source strings; ``translations/<locale>/LC_MESSAGES/messages.po``
-holds each language's text. The ``.po`` files are read at start-up (Babel's ``read_po``) and
-turned into gettext catalogs in memory, so a fresh checkout or a wheel needs no compile
+Message ids are the English source strings; ``translations/<locale>/LC_MESSAGES/*.po`` hold
+each language's text, one file per area of the pages (``messages.po`` for the common words,
+``window.po`` for the hospital window, ...), merged into one catalog per language (a message
+id may stand in one file only). The ``.po`` files are read at start-up (Babel's ``read_po``)
+and turned into gettext catalogs in memory, so a fresh checkout or a wheel needs no compile
 step and no ``.mo`` file can drift from its source. Both catalogs are small; reading them
 costs milliseconds once per process.
 
@@ -22,6 +24,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Final
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -66,15 +69,34 @@ class PageTranslations(Translations):
         return super().ngettext(msgid1, msgid2, n)
 
 
-def catalog_path(lang: Lang) -> Path:
-    return TRANSLATIONS_DIR / LOCALES[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalog_paths(lang: Lang) -> list[Path]:
+    """The language's ``.po`` files, one per area of the pages, in name order."""
+    return sorted((TRANSLATIONS_DIR / LOCALES[lang] / "LC_MESSAGES").glob("*.po"))
+
+
+def read_catalog(lang: Lang) -> Catalog:
+    """The language's ``.po`` files merged into one catalog; a message id found in two files
+    is an error (one owner for every message)."""
+    merged = Catalog(locale=LOCALES[lang], domain=DOMAIN)
+    owner: dict[str, str] = {}
+    for path in catalog_paths(lang):
+        with path.open("rb") as po:
+            part = read_po(po, locale=LOCALES[lang], domain=DOMAIN)
+        for message in part:
+            if not message.id:
+                continue
+            key = message.id if isinstance(message.id, str) else message.id[0]
+            if key in owner:
+                raise ValueError(f"message {key!r} is in both {owner[key]} and {path.name}")
+            owner[key] = path.name
+            merged[message.id] = message
+    return merged
 
 
 def load_translations(lang: Lang) -> PageTranslations:
-    """The language's catalog, read from its ``.po`` file. A fuzzy entry, or an empty one
+    """The language's catalog, read from its ``.po`` files. A fuzzy entry, or an empty one
     in Chinese, counts as missing; an empty English entry reads as its (English) id."""
-    with catalog_path(lang).open("rb") as po:
-        catalog = read_po(po, locale=LOCALES[lang], domain=DOMAIN)
+    catalog = read_catalog(lang)
     # English ids are English text: an empty English entry means "as the id"
     known = frozenset(
         message.id

@@ -278,3 +278,38 @@ def hospital_only(page: SignedInPage) -> Page:
 
 
 HospitalPage = Annotated[Page, Depends(hospital_only)]
+
+
+def agency_only(page: SignedInPage) -> Page:
+    """The agencies' pages (经办机构: review queues, recovery, clearing, dashboard, policies)."""
+    assert page.user is not None
+    if page.user.role != "agency":
+        raise Forbidden("these pages are for medical insurance agencies", code="web.agency_only")
+    return page
+
+
+AgencyPage = Annotated[Page, Depends(agency_only)]
+
+
+def office_only(page: SignedInPage) -> Page:
+    """The pages of those who file for others: street offices and insured units."""
+    assert page.user is not None
+    if page.user.role not in ("street_office", "unit"):
+        raise Forbidden(
+            "these pages are for street offices and insured units", code="web.office_only"
+        )
+    return page
+
+
+OfficePage = Annotated[Page, Depends(office_only)]
+
+
+def admin_only(page: SignedInPage) -> Page:
+    """The administration pages (users, institutions, regions, units)."""
+    assert page.user is not None
+    if page.user.role != "admin":
+        raise Forbidden("these pages are for platform administrators", code="web.admin_only")
+    return page
+
+
+AdminPage = Annotated[Page, Depends(admin_only)]

@@ -27,6 +27,7 @@ from yibao.web.i18n import (
     format_money,
     load_all,
 )
+from yibao.web.nav import menu_for
 
 TEMPLATES_DIR: Final = Path(__file__).resolve().parent / "templates"
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
@@ -62,6 +63,7 @@ def _environment(lang: Lang, translations: PageTranslations) -> Environment:
         html_lang=HTML_LANG[lang],
         label=say,
         labels=labels,
+        menu_for=menu_for,
         category_name=lambda category: labels.category_name(category, lang),
         case_title=lambda region, case: labels.case_title(region, case, lang),
         # an engine's reason stored in English (a line outside the fund), said in ``lang``
