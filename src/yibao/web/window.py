@@ -10,10 +10,9 @@ around the call is rolled back), with the service's own message and code.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Final, Literal, TypeVar
+from decimal import Decimal
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
@@ -27,7 +26,7 @@ from yibao.encounters import service as encounters
 from yibao.encounters.models import Encounter
 from yibao.engine import explanation_lines, result_to_dict
 from yibao.engine.render import MONEY_FIELDS
-from yibao.errors import ValidationFailed, YibaoError
+from yibao.errors import ValidationFailed
 from yibao.filings.coverage import filing_info_for
 from yibao.identity import mask_identity_number
 from yibao.money import from_e4, from_fen, to_fen
@@ -36,56 +35,16 @@ from yibao.registry.access import institution_of
 from yibao.registry.models import Person
 from yibao.settlements import service as settlements
 from yibao.settlements.states import deposit_outcome
-from yibao.web.errors import status_for
-from yibao.web.i18n import N_
+from yibao.web.forms import attempt, decimal_field
 from yibao.web.page import HospitalPage, Page, check_csrf, now
 from yibao.web.routes import MAX_ID, Names, PageRoute
 
 ENCOUNTERS_PER_PAGE: Final = 50
 FUNDS: Final = ("pool_fund_pay", "supplementary_pay", "assistance_pay")
 
-BAD_NUMBER: Final = N_("Quantity, unit price and deposit are numbers, such as 5 or 65.10.")
-
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(check_csrf)]
 )
-
-T = TypeVar("T")
-
-
-class FormError(Exception):
-    """A form's error said in the page's own words (a message id)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def attempt(session: Session, call: Callable[[], T]) -> tuple[T | None, dict[str, Any] | None]:
-    """Run a service call in a savepoint: its result, or the error to show on the form
-    (what the call wrote is rolled back, the rest of the request goes on)."""
-    try:
-        with session.begin_nested():
-            return call(), None
-    except FormError as exc:
-        return None, {"message": exc.message, "detail": None, "code": None, "status": 422}
-    except YibaoError as exc:
-        return None, {
-            "message": None,
-            "detail": exc.message,
-            "code": exc.code,
-            "status": status_for(exc),
-        }
-
-
-def _decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text.strip() or "0")
-    except InvalidOperation:
-        raise FormError(BAD_NUMBER) from None
-    if not value.is_finite():
-        raise FormError(BAD_NUMBER)
-    return value
 
 
 def _today() -> date:
@@ -215,7 +174,7 @@ def admit(
             started_on=today,
             identity_number=identity_number.strip() or None,
             card_number=card_number.strip() or None,
-            deposit=_decimal(deposit) if setting == "inpatient" else Decimal(0),
+            deposit=decimal_field(deposit) if setting == "inpatient" else Decimal(0),
             hospital_ref=hospital_ref.strip() or None,
             today=today,
             actor=actor,
@@ -366,8 +325,8 @@ def add_fee_line(
                 encounters.FeeLineIn(
                     _next_line_id(_fee_lines(session, encounter)),
                     code.strip(),
-                    _decimal(quantity),
-                    _decimal(unit_price),
+                    decimal_field(quantity),
+                    decimal_field(unit_price),
                 )
             ],
             actor=actor,
