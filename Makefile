@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps demo test lint format typecheck bench bench-api clean
+.PHONY: install system-deps demo test lint format typecheck bench bench-api bench-pages clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -77,6 +77,11 @@ bench: $(STAMP)
 # the settle API over HTTP against PostgreSQL on 127.0.0.1:5432, with pgbench in the same run
 bench-api: $(STAMP)
 	$(PY) bench/settle_api.py
+
+# the main pages over HTTP against PostgreSQL with 100,000 filings, 500,000 settlements and
+# 100,000 reimbursement claims, with pgbench -S in the same run
+bench-pages: $(STAMP)
+	$(PY) bench/pages.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -17,4 +17,6 @@ import yibao.reconciliation.models
 import yibao.recovery.models
 import yibao.registry.models
 import yibao.reimbursements.models
-import yibao.settlements.models  # noqa: F401
+import yibao.settlements.models
+import yibao.users.models
+import yibao.verification.models  # noqa: F401

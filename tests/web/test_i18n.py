@@ -12,6 +12,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
 import yibao.web
+from yibao.engine.phrases import Lang
 from yibao.web.i18n import (
     catalog_paths,
     format_date,
@@ -21,7 +22,6 @@ from yibao.web.i18n import (
     page_language,
     read_catalog,
 )
-from yibao.engine.phrases import Lang
 
 WEB = Path(yibao.web.__file__).resolve().parent
 # The same extraction as src/yibao/web/babel.cfg (docs/pages.md): Python with N_ marks too.

@@ -224,10 +224,10 @@ def test_pages_need_a_signed_in_user(client: TestClient) -> None:
     ("role", "role_name", "workplace", "next_step"),
     [
         ("hospital", "定点医药机构", "三亚市人民医院", "进入医保窗口"),
-        ("agency", "医保经办机构", "北京市医保中心", "审核队列"),
-        ("street_office", "街道社保所", "朝阳区某街道社保所", "审核队列"),
-        ("unit", "参保单位", "北京某公司", "为本单位职工"),
-        ("admin", "平台管理员", None, "yibao users"),
+        ("agency", "医保经办机构", "北京市医保中心", "备案审核"),
+        ("street_office", "街道社保所", "朝阳区某街道社保所", "代办备案"),
+        ("unit", "参保单位", "北京某公司", "代办备案"),
+        ("admin", "平台管理员", None, "重置密码"),
     ],
 )
 def test_other_roles_get_an_honest_home(

@@ -215,3 +215,12 @@ def list_approvals(
     return [a for a in rows if _KINDS[a.kind].may_decide(session, actor, json.loads(a.payload))][
         :limit
     ]
+
+
+def user_names(session: Session, approvals: Sequence[Approval]) -> dict[int, str]:
+    """The names of the users who asked for and decided ``approvals``, in one query."""
+    ids = {a.requested_by for a in approvals} | {a.decided_by for a in approvals if a.decided_by}
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, delete, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from yibao.clearing.models import ClearingItem, ClearingStatement
@@ -82,3 +84,79 @@ def item_ids(session: Session, statement_id: int) -> list[int]:
             .order_by(ClearingItem.settlement_id)
         )
     )
+
+
+def statement_settlements(
+    session: Session, statement_id: int, *, limit: int | None = None, offset: int = 0
+) -> list[SettlementRecord]:
+    """The settlements and reversals a statement holds, newest first (one query; ``limit``
+    None: every one, for an export)."""
+    s = SettlementRecord
+    stmt = (
+        select(s)
+        .join(ClearingItem, ClearingItem.settlement_id == s.id)
+        .where(ClearingItem.statement_id == statement_id)
+        .order_by(s.id.desc())
+        .offset(offset)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def months(
+    session: Session, *, where: ColumnElement[bool], year: int | None = None
+) -> list[Row[Any]]:
+    """Per month of the stored statements within ``where`` (the caller's scope): how many
+    statements, how many confirmed, and the sums of their counts and funds (fen), newest
+    month first. One query, grouped in the database."""
+    c = ClearingStatement
+    stmt = select(
+        c.year_month,
+        func.count(c.id).label("statements"),
+        func.sum(case((c.state == "confirmed", 1), else_=0)).label("confirmed"),
+        func.sum(c.settlements).label("settlements"),
+        func.sum(c.reversals).label("reversals"),
+        func.sum(c.total_fen).label("total_fen"),
+        func.sum(c.pool_fen).label("pool_fen"),
+        func.sum(c.supplementary_fen).label("supplementary_fen"),
+        func.sum(c.assistance_fen).label("assistance_fen"),
+        func.sum(c.account_fen).label("account_fen"),
+        func.sum(c.cash_fen).label("cash_fen"),
+    ).where(where)
+    if year is not None:
+        stmt = stmt.where(c.year_month >= f"{year:04d}-01", c.year_month <= f"{year:04d}-12")
+    stmt = stmt.group_by(c.year_month).order_by(c.year_month.desc())
+    return list(session.execute(stmt))
+
+
+def outstanding(
+    session: Session, *, insured_region: str | None, treatment_region: str | None
+) -> list[Row[Any]]:
+    """Per region pair, what clearing counts and no confirmed statement holds yet: how many
+    settlements and reversals, since which month, and the sums in fen of what the treatment
+    region paid its institutions for the insured region (the funds' parts and the personal
+    account's: what clearing will ask it to repay). One grouped query."""
+    s = SettlementRecord
+    frozen = (
+        select(ClearingItem.settlement_id)
+        .join(ClearingStatement, ClearingStatement.id == ClearingItem.statement_id)
+        .where(ClearingStatement.state == "confirmed")
+    )
+    stmt = select(
+        s.insured_region,
+        s.treatment_region,
+        func.count(s.id).label("entries"),
+        func.min(s.year_month).label("since"),
+        func.sum(s.fund_pay_total_fen).label("fund_fen"),
+        func.sum(s.account_pay_fen).label("account_fen"),
+        func.sum(s.fund_pay_total_fen + s.account_pay_fen).label("due_fen"),
+    ).where(cleared_between_regions(), s.id.not_in(frozen))
+    if insured_region is not None:
+        stmt = stmt.where(s.insured_region == insured_region)
+    if treatment_region is not None:
+        stmt = stmt.where(s.treatment_region == treatment_region)
+    stmt = stmt.group_by(s.insured_region, s.treatment_region).order_by(
+        s.insured_region, s.treatment_region
+    )
+    return list(session.execute(stmt))

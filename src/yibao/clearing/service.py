@@ -28,6 +28,7 @@ from yibao.clock import business_date
 from yibao.errors import Conflict, ValidationFailed
 from yibao.money import from_fen, to_fen
 from yibao.registry import access as registry_access
+from yibao.settlements import access as settlement_access
 from yibao.settlements.models import SettlementRecord
 
 Progress = Callable[[str, int, int], None]
@@ -280,3 +281,42 @@ def amount_due_fen(row: ClearingStatement) -> int:
 def statement_items(session: Session, *, actor: User, statement_id: int) -> list[int]:
     get_statement(session, actor=actor, statement_id=statement_id)
     return repo.item_ids(session, statement_id)
+
+
+def statement_settlements(
+    session: Session, *, actor: User, statement_id: int, limit: int = 50, offset: int = 0
+) -> list[SettlementRecord]:
+    """A page of the settlements a statement holds (newest first), for a party to it."""
+    get_statement(session, actor=actor, statement_id=statement_id)
+    return repo.statement_settlements(session, statement_id, limit=limit, offset=offset)
+
+
+def statement_export(
+    session: Session, *, actor: User, statement_id: int
+) -> tuple[ClearingStatement, list[SettlementRecord]]:
+    """A statement with every settlement it holds (newest first), for an export."""
+    row = get_statement(session, actor=actor, statement_id=statement_id)
+    return row, repo.statement_settlements(session, statement_id)
+
+
+def month_totals(session: Session, *, actor: User, year: int | None = None) -> list[Any]:
+    """Per month of the actor's statements (of ``year``, else every year), newest first:
+    ``year_month``, ``statements``, ``confirmed``, ``settlements``, ``reversals`` and the
+    sums in fen (``total_fen``, ``pool_fen``, ``supplementary_fen``, ``assistance_fen``,
+    ``account_fen``, ``cash_fen``)."""
+    return repo.months(session, where=access.statement_scope(session, actor), year=year)
+
+
+def outstanding(session: Session, *, actor: User) -> list[Any]:
+    """Per region pair on the actor's side of clearing, what is not yet in a confirmed
+    statement (see :func:`repository.outstanding`). Yibao keeps no advance fund (预付金)
+    per region: these are the amounts advanced by the treatment region and not yet
+    confirmed for repayment, nothing more."""
+    scope = settlement_access.totals_scope(
+        session, actor, insured_region=None, treatment_region=None
+    )
+    return repo.outstanding(
+        session,
+        insured_region=scope["insured_region"],
+        treatment_region=scope["treatment_region"],
+    )

@@ -22,9 +22,10 @@ def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
         f"## Pages: sign in at {base}/login",
         "",
         "The pages are in Chinese; the switch at the top right (or `?lang=en`) shows them in",
-        "English. An insured person sees their filings, account, settlements (each explained",
-        "to the fen) and reimbursement claims; the other roles see their home for now",
-        "(docs/pages.md).",
+        "English. Each role has its menu at the top; docs/guide/ has a page per audience with",
+        "pictures. The demo holds four months of history: 李秀英 (Beijing) and 赵国强 (Baoding)",
+        "moved to Sanya and were treated there every month, and 李秀英's manual claim waits in",
+        "the Beijing centre's queue.",
         "",
         "| login | password | who |",
         "|---|---|---|",
@@ -32,6 +33,32 @@ def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
             f"| {key} | {demo_password(key)} | {name} ({role}) |"
             for key, name, role, _scope in USERS
         ),
+        "",
+        "## Walk-throughs",
+        "",
+        "- **参保人 (insured, `insured`)**: 我的首页 shows the account with family sharing, the",
+        "  filings, settlements and claims; open a settlement for the waterfall from the bill to",
+        "  the cash paid; 我的备案 → 申请异地就医备案 applies online (a commitment instead of",
+        "  documents where the region allows it); 定点医药机构 searches the hospitals of Sanya.",
+        "- **医院窗口 (hospital, `hospital`)**: 医保窗口 → card "
+        f"{p['wang'].card_number} → 登记 with a deposit → add the lines S0005 × 5 at 30 and",
+        "  D0009 × 40 at 65.10 → 预结算 → 结算 →",
+        "  结算单 (print or PDF); 结算 lists today's settlements, where one is reversed with a",
+        "  reason; 对账 compares the hospital's totals or details; 转诊 stamps a referral form.",
+        "- **街道社保所 (street office, `street_office`)**: 备案 → file for a person of the",
+        "  district by identity number, e.g. a resettlement with three Sanya hospitals.",
+        "- **经办机构 (agency, `agency`; second reviewer `agency_2`)**: 备案审核 holds 陈静's",
+        "  filing; 报销审核 holds 李秀英's claim (documents inline, findings, approve / return /",
+        "  reject); 清算 builds last month and asks to confirm it, which `agency_2` approves",
+        "  under 复核; 基金看板 charts the year; 政策 shows the policies and catalogs in force.",
+        "- **管理员 (admin, `admin`)**: 用户 creates users and resets passwords; 机构, 统筹区,",
+        "  参保单位.",
+        "- **注册 (register)**: an insured person without a login registers at /register with",
+        "  the identity number and a one-time code sent to the registered phone; the demo",
+        "  prints the code in the server's log (e.g. 李秀英, identity number "
+        f"{p['li'].identity_number}).",
+        "- **验证 (verify)**: every printed certificate, slip, decision letter and statement",
+        "  carries a code; anyone checks it at /verify.",
         "",
         "## Tokens (one per role; shown here only)",
         "",
@@ -111,10 +138,10 @@ def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
         "",
         "```sh",
         "JSON='content-type: application/json'",
-        'curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -X POST $YIBAO/encounters '
+        "getid() { python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])'; }",
+        'ENC=$(curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -X POST $YIBAO/encounters '
         f'-d \'{{"card_number": "{p["wang"].card_number}", "setting": "inpatient", '
-        f'"started_on": "{today}", "deposit": "5000.00", "hospital_ref": "ZY-0001"}}\'',
-        "ENC=1   # the id in the answer above",
+        f'"started_on": "{today}", "deposit": "5000.00", "hospital_ref": "ZY-0001"}}\' | getid)',
         'curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -X POST '
         "$YIBAO/encounters/$ENC/fees "
         '-d \'{"lines": [{"line_id": "L1", "code": "S0005", "quantity": "5", "unit_price": "30"}, '
@@ -122,14 +149,16 @@ def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
         '{"line_id": "L3", "code": "F0010", "quantity": "5", "unit_price": "20"}]}\'',
         'curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -X POST '
         f'$YIBAO/encounters/$ENC/pre-settle -d \'{{"on": "{today}"}}\'',
-        'curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -H \'Idempotency-Key: demo-1\' '
-        f'-X POST $YIBAO/encounters/$ENC/settle -d \'{{"on": "{today}", "msg_id": "M-0001"}}\'',
+        'SETTLEMENT=$(curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" '
+        "-H 'Idempotency-Key: demo-1' "
+        f'-X POST $YIBAO/encounters/$ENC/settle -d \'{{"on": "{today}", "msg_id": "M-0001"}}\' '
+        "| getid)",
         "# the person's own view, explained line by line",
         'curl -s -H "Authorization: Bearer $INSURED" $YIBAO/settlements',
-        'curl -s -H "Authorization: Bearer $INSURED" $YIBAO/settlements/1',
+        'curl -s -H "Authorization: Bearer $INSURED" $YIBAO/settlements/$SETTLEMENT',
         "# the hospital reverses it (冲正); accumulators and the account are restored",
         'curl -s -H "Authorization: Bearer $HOSPITAL" -H "$JSON" -H \'Idempotency-Key: demo-2\' '
-        '-X POST $YIBAO/settlements/1/reverse -d \'{"reason": "wrong ward"}\'',
+        '-X POST $YIBAO/settlements/$SETTLEMENT/reverse -d \'{"reason": "wrong ward"}\'',
         "```",
         "",
         "## Four eyes (双人复核)",

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from yibao.auth.models import User
 from yibao.clock import china_today
 from yibao.data import demo_path
+from yibao.demo.activity import add_history
 from yibao.documents import service as documents
 from yibao.filings import service as filings
 from yibao.identity import make_identity_number
@@ -136,6 +137,7 @@ USERS: list[tuple[str, str, str, dict[str, str]]] = [
     ("street_office_bd", "莲池区街道社保所窗口", "street_office", {"agency": "bd_street"}),
     ("pharmacy_sy", "三亚示范大药房", "hospital", {"institution": "P460200001"}),
     ("insured_zhang", "张伟", "insured", {"person": "zhang"}),
+    ("insured_chen", "陈静", "insured", {"person": "chen"}),  # the reimbursement journey
 ]
 
 
@@ -156,6 +158,7 @@ class DemoResult:
     filings: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     today: date = field(default_factory=date.today)
+    history: dict[str, int] = field(default_factory=dict)
 
 
 def load_demo(session: Session, *, upload_dir: Path, today: date | None = None) -> DemoResult:
@@ -199,6 +202,8 @@ def load_demo(session: Session, *, upload_dir: Path, today: date | None = None) 
             opening_balance=p.balance,
             actor=ACTOR,
         )
+    for number, p in enumerate(PERSONS, start=1):  # the registered phones (self-registration)
+        result.persons[p.key].phone = f"1380000{number:04d}"
     for a, b, relation in FAMILY:
         registry.link_family(
             session,
@@ -233,6 +238,15 @@ def load_demo(session: Session, *, upload_dir: Path, today: date | None = None) 
         result.users[key] = issued.user
         result.tokens[key] = issued.token
     _demo_filings(session, result, upload_dir=upload_dir, today=today)
+    result.history = add_history(
+        session,
+        users=result.users,
+        persons={key: person.id for key, person in result.persons.items()},
+        institutions={code: inst.id for code, inst in result.institutions.items()},
+        upload_dir=upload_dir,
+        today=today,
+        notes=result.notes,
+    )
     return result
 
 

@@ -13,7 +13,7 @@ from yibao.documents.models import Document, DocumentOwner
 from yibao.filings.models import Filing, FilingHospital
 from yibao.filings.rules import LONG_TERM_CATEGORIES, HospitalFacts
 from yibao.filings.states import OPEN_STATES, REVIEWABLE_STATES, FilingState
-from yibao.registry.models import Institution
+from yibao.registry.models import Institution, Person
 
 # States whose validity dates say when the filing applied (a cancelled filing ends on the
 # cancellation day, an expired one on its last valid day).
@@ -182,3 +182,52 @@ def last_sequence(session: Session, *, region: str, year: int) -> int:
     prefix = f"BA{region}-{year}-"
     top = session.scalar(select(func.max(Filing.number)).where(Filing.number.startswith(prefix)))
     return int(top[len(prefix) :]) if top else 0
+
+
+def review_queue_page(
+    session: Session,
+    *,
+    insured_region: str | None,
+    categories: Sequence[str] | None = None,
+    states: Sequence[str] | None = None,
+    oldest_first: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[tuple[Filing, Person]]:
+    """A page of the review queue (submitted and resubmitted filings), each with its person
+    in the same query: by the day submitted, oldest first unless asked otherwise."""
+    reviewable = [str(s) for s in REVIEWABLE_STATES]
+    wanted = [s for s in states if s in reviewable] if states else reviewable
+    stmt = (
+        select(Filing, Person)
+        .join(Person, Person.id == Filing.person_id)
+        .where(Filing.state.in_(wanted))
+    )
+    if insured_region is not None:
+        stmt = stmt.where(Filing.insured_region == insured_region)
+    if categories:
+        stmt = stmt.where(Filing.category.in_(list(categories)))
+    order = (
+        (Filing.submitted_on.asc(), Filing.id.asc())
+        if oldest_first
+        else (Filing.submitted_on.desc(), Filing.id.desc())
+    )
+    rows = session.execute(stmt.order_by(*order).limit(limit).offset(offset))
+    return [(filing, person) for filing, person in rows]
+
+
+def list_filings_with_persons(
+    session: Session,
+    *,
+    where: ColumnElement[bool],
+    states: Sequence[str] | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[tuple[Filing, Person]]:
+    """A page of filings in ``where`` (the caller's scope), newest first, each with its
+    person read in the same query."""
+    stmt = select(Filing, Person).join(Person, Person.id == Filing.person_id).where(where)
+    if states:
+        stmt = stmt.where(Filing.state.in_(list(states)))
+    rows = session.execute(stmt.order_by(Filing.id.desc()).limit(limit).offset(offset))
+    return [(filing, person) for filing, person in rows]

@@ -13,16 +13,20 @@ outside the system), so a filing's dates can be tested on any day. What a caller
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from yibao.audit.service import query as audit_query
 from yibao.audit.service import record
 from yibao.auth.models import User
 from yibao.documents import service as documents
+from yibao.documents.kinds import DocumentKind
 from yibao.documents.models import Document, DocumentOwner
 from yibao.errors import Conflict, NotFound, ValidationFailed
 from yibao.filings import access, rules
@@ -32,6 +36,7 @@ from yibao.filings.coverage import filing_info_for as filing_info_for
 from yibao.filings.coverage import has_valid_long_term_filing as has_valid_long_term_filing
 from yibao.filings.coverage import local_use_for as local_use_for
 from yibao.filings.coverage import local_use_suspended as local_use_suspended
+from yibao.filings.letters import Contact, application_form_pdf, commitment_letter_pdf
 from yibao.filings.models import Filing
 from yibao.filings.policy import FilingPolicy, filing_policy_for
 from yibao.filings.rules import HotlineApproval
@@ -48,7 +53,8 @@ from yibao.filings.views import certificate_data as certificate_data
 from yibao.filings.views import get_filing as get_filing
 from yibao.filings.views import hospitals_to_stamp, missing_documents, needs_hospital_stamps
 from yibao.filings.views import person_of_filing as _person
-from yibao.registry.models import Person
+from yibao.identity import mask_identity_number
+from yibao.registry.models import Institution, Person, Region
 
 SUBMITTER_BY_ROLE = {
     "insured": "person",
@@ -664,3 +670,361 @@ def renew_filing(session: Session, *, actor: User, filing_id: int, today: date) 
         skip=[rules.REFERRAL_CERTIFICATE],  # a referral needs a new, newly stamped certificate
     )
     return new
+
+
+# --- the agency's review pages (issue 10) ----------------------------------------------
+
+
+def review_queue_page(
+    session: Session,
+    *,
+    actor: User,
+    category: str | None = None,
+    state: str | None = None,
+    oldest_first: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[tuple[Filing, Person]]:
+    """A page of the review queue of ``actor``'s insured region (all regions for admins),
+    each filing with its person: by the day submitted, oldest first by default, filtered
+    by category and by state (submitted or resubmitted)."""
+    return repo.review_queue_page(
+        session,
+        insured_region=access.review_region(session, actor),
+        categories=[category] if category else None,
+        states=[state] if state else None,
+        oldest_first=oldest_first,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One step of a filing's history, from its audit entries."""
+
+    at: datetime
+    action: str  # created, submit, resubmit, hospital_stamped, approve, return, reject, ...
+    by: str  # the user's name, or "system"
+    role: str | None
+    reason: str | None = None
+    missing: tuple[str, ...] = ()
+
+
+def filing_history(session: Session, *, actor: User, filing_id: int) -> list[HistoryEntry]:
+    """What happened to a filing, oldest first, for someone who may see it (404 otherwise)."""
+    filing = get_filing(session, actor=actor, filing_id=filing_id)
+    entries = audit_query(session, entity="filing", entity_id=str(filing.id), limit=200)
+    steps: list[HistoryEntry] = []
+    for entry in reversed(entries):
+        after = entry.after or {}
+        label = entry.actor
+        name = label.split(" ", 1)[1] if entry.actor_user_id is not None and " " in label else label
+        reason = after.get("reason") or (
+            after.get("reject_reason") if entry.action == "filing.reject" else None
+        )
+        missing = after.get("missing_documents") if entry.action == "filing.return" else None
+        steps.append(
+            HistoryEntry(
+                at=entry.at,
+                action=entry.action.removeprefix("filing."),
+                by=name,
+                role=entry.actor_role,
+                reason=str(reason) if reason else None,
+                missing=tuple(missing or ()),
+            )
+        )
+    return steps
+
+
+def filing_documents(session: Session, *, actor: User, filing_id: int) -> list[Document]:
+    """The documents of a filing ``actor`` may see, in upload order (404 otherwise)."""
+    filing = get_filing(session, actor=actor, filing_id=filing_id)
+    return repo.documents(session, filing.id)
+
+
+def filing_document_file(
+    session: Session, *, actor: User, filing_id: int, document_id: int, upload_dir: Path
+) -> tuple[Document, Path]:
+    """One stored document of a filing ``actor`` may see, and where its bytes are."""
+    filing = get_filing(session, actor=actor, filing_id=filing_id)
+    return documents.stored_file(
+        session,
+        owner=DocumentOwner.filing(filing.id),
+        document_id=document_id,
+        upload_dir=upload_dir,
+    )
+
+
+# --- for the pages: what a person may apply for, checks without saving, signed letters ------
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryOption:
+    """A category the person's insured region offers, and what applying for it means."""
+
+    code: str
+    long_term: bool
+    problems: tuple[str, ...]  # why the person does not fit (empty: they do)
+    documents: tuple[str, ...]  # the documents the region requires
+    hospital_choice: bool  # hospitals are chosen (seed 000)
+    max_hospitals: int
+    hospital_stamps: bool  # each chosen hospital stamps the form before the review
+    commitment_allowed: bool  # a personal commitment letter replaces the residence proof
+
+    @property
+    def fits(self) -> bool:
+        return not self.problems
+
+
+def category_options(
+    session: Session, *, actor: User, person_id: int, today: date
+) -> list[CategoryOption]:
+    """Every category the person's insured region offers, each with whether the person fits
+    it (the rule :func:`create_filing` applies) and what it needs."""
+    person = _person(session, person_id)
+    access.require_applicant(session, actor, person)
+    policy = filing_policy_for(person.insured_region)
+    facts = person_facts(person, today)
+    options = []
+    for code, rule in policy.categories.items():
+        options.append(
+            CategoryOption(
+                code=code,
+                long_term=rules.is_long_term(code),
+                problems=tuple(rules.category_fit_problems(code, rule.fits.as_rule(), facts)),
+                documents=tuple(rule.documents),
+                hospital_choice=policy.hospital_choice.applies_to(code),
+                max_hospitals=policy.hospital_choice.max_count,
+                hospital_stamps=policy.needs_hospital_stamps(code),
+                commitment_allowed=policy.commitment_letter_replaces_residence_proof
+                and rules.RESIDENCE_PROOF in rule.documents,
+            )
+        )
+    return options
+
+
+def check_hospital_choice(
+    session: Session,
+    *,
+    actor: User,
+    person_id: int,
+    category: str,
+    destination: str,
+    hospital_ids: Sequence[int],
+) -> list[str]:
+    """What is wrong with choosing ``hospital_ids`` (empty: the choice is right), checked
+    exactly as :func:`create_filing` checks it, writing nothing."""
+    person = _person(session, person_id)
+    access.require_applicant(session, actor, person)
+    policy = filing_policy_for(person.insured_region)
+    try:
+        _check_hospitals(session, policy, category, destination, hospital_ids)
+    except ValidationFailed as exc:
+        problems = exc.extra.get("problems")
+        return list(problems) if problems else [exc.message]
+    return []
+
+
+def choosable_hospitals(session: Session, *, destination: str) -> list[Institution]:
+    """The hospitals of a destination (a province or a city), level 3 first: the list a
+    person chooses from (the choice is checked by :func:`check_hospital_choice`)."""
+    if rules.destination_problems(destination, insured_region="000000"):
+        return []
+    return repo.hospitals_in(session, destination)
+
+
+def list_filings_page(
+    session: Session,
+    *,
+    actor: User,
+    state: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[tuple[Filing, Person]]:
+    """One page of the filings ``actor`` may see (:func:`list_filings`), newest first, each
+    with its person (one query)."""
+    return repo.list_filings_with_persons(
+        session,
+        where=access.filing_scope(session, actor),
+        states=[state] if state else None,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def _open_for_applicant(session: Session, actor: User, filing_id: int) -> Filing:
+    filing = get_filing(session, actor=actor, filing_id=filing_id)
+    access.require_applicant(session, actor, filing)
+    if filing.state not in OPEN_STATES:
+        raise Conflict(
+            f"documents can only be added before the decision (state {filing.state})",
+            code="filing.closed",
+        )
+    return filing
+
+
+def _letter(
+    session: Session,
+    *,
+    actor: User,
+    filing: Filing,
+    kind: str,
+    data: bytes,
+    upload_dir: Path,
+    max_bytes: int,
+) -> Document:
+    upload = documents.Upload(
+        doc_type=kind,
+        filename=f"{kind}.pdf",
+        content_type="application/pdf",
+        data=data,
+        upload_dir=upload_dir,
+        max_bytes=max_bytes,
+    )
+    return upload_document(session, actor=actor, filing_id=filing.id, upload=upload)
+
+
+def _validated_contact(contact: Contact) -> Contact:
+    phone, address = contact.phone.strip(), contact.address.strip()
+    problems = []
+    if not re.fullmatch(r"\+?[0-9][0-9 -]{5,18}[0-9]", phone):
+        problems.append("the contact phone is a number such as 13800138000 or 010-12345678")
+    if not address or len(address) > 200:
+        problems.append("the address at the destination is required (at most 200 characters)")
+    _fail(problems, "filing.contact_invalid")
+    return Contact(phone=phone, address=address)
+
+
+def _region_label(session: Session, code: str) -> str:
+    region = session.get(Region, code)
+    return f"{region.name}（{code}）" if region is not None else code
+
+
+def record_application_form(
+    session: Session,
+    *,
+    actor: User,
+    filing_id: int,
+    contact: Contact,
+    today: date,
+    upload_dir: Path,
+    max_bytes: int,
+) -> Document:
+    """Store the application form (备案申请表) with the applicant's contact details."""
+    filing = _open_for_applicant(session, actor, filing_id)
+    contact = _validated_contact(contact)
+    person = _person(session, filing.person_id)
+    data = application_form_pdf(
+        person_name=person.name,
+        identity_masked=mask_identity_number(person.identity_number),
+        insured_region_name=_region_label(session, filing.insured_region),
+        destination_name=_region_label(session, filing.destination),
+        category_name=rules.category_name(filing.category),
+        hospitals=[h.name for h in repo.chosen_hospitals(session, filing.id)],
+        contact=contact,
+        applied_on=today,
+    )
+    return _letter(
+        session,
+        actor=actor,
+        filing=filing,
+        kind=DocumentKind.APPLICATION_FORM,
+        data=data,
+        upload_dir=upload_dir,
+        max_bytes=max_bytes,
+    )
+
+
+def commitment_allowed(filing: Filing) -> bool:
+    """Whether a personal commitment letter may stand in for this filing's residence proof."""
+    policy = filing_policy_for(filing.insured_region)
+    return (
+        policy.commitment_letter_replaces_residence_proof
+        and policy.offers(filing.category)
+        and rules.RESIDENCE_PROOF in policy.category(filing.category).documents
+    )
+
+
+def sign_commitment(
+    session: Session,
+    *,
+    actor: User,
+    filing_id: int,
+    signer: str,
+    contact: Contact,
+    today: date,
+    upload_dir: Path,
+    max_bytes: int,
+) -> Document:
+    """The person signs the personal commitment letter (个人承诺书) by typing their name; it
+    is stored as the filing's ``commitment_letter`` where the region lets it replace the
+    residence proof (422 ``filing.commitment_not_allowed`` elsewhere)."""
+    filing = _open_for_applicant(session, actor, filing_id)
+    if not commitment_allowed(filing):
+        raise ValidationFailed(
+            f"{filing_policy_for(filing.insured_region).name} does not accept a personal"
+            f" commitment letter for a {filing.category} filing: upload the residence proof",
+            code="filing.commitment_not_allowed",
+        )
+    person = _person(session, filing.person_id)
+    if signer.strip() != person.name:
+        raise ValidationFailed(
+            "the commitment letter is signed with the insured person's name as registered",
+            code="filing.commitment_signer",
+        )
+    data = commitment_letter_pdf(
+        person_name=person.name,
+        identity_masked=mask_identity_number(person.identity_number),
+        destination_name=_region_label(session, filing.destination),
+        category_name=rules.category_name(filing.category),
+        signer=signer.strip(),
+        contact=_validated_contact(contact),
+        signed_on=today,
+    )
+    return _letter(
+        session,
+        actor=actor,
+        filing=filing,
+        kind=DocumentKind.COMMITMENT_LETTER,
+        data=data,
+        upload_dir=upload_dir,
+        max_bytes=max_bytes,
+    )
+
+
+def edit_application(
+    session: Session,
+    *,
+    actor: User,
+    filing_id: int,
+    destination: str | None,
+    hospital_ids: Sequence[int] | None,
+    today: date,
+) -> Filing:
+    """Change the destination or the chosen hospitals of an application before its decision
+    (a draft, or a filing returned for completion), checked as :func:`create_filing` checks
+    them. A hospital kept keeps its stamp; a new one still owes its stamp."""
+    filing = get_filing(session, actor=actor, filing_id=filing_id)
+    person = _person(session, filing.person_id)
+    access.require_applicant(session, actor, person)
+    if filing.state not in (FilingState.DRAFT, FilingState.RETURNED):
+        raise Conflict(
+            f"only a draft or a returned application is edited (state {filing.state})",
+            code="filing.not_editable",
+        )
+    policy = filing_policy_for(filing.insured_region)
+    target = destination or filing.destination
+    _fail(
+        rules.destination_problems(target, insured_region=person.insured_region),
+        "filing.destination_invalid",
+    )
+    if hospital_ids is None and policy.hospital_choice.applies_to(filing.category):
+        hospital_ids = [h.id for h in repo.chosen_hospitals(session, filing.id)]
+    ids = _check_hospitals(session, policy, filing.category, target, hospital_ids)
+    before = filing.snapshot()
+    filing.destination = target
+    repo.replace_hospitals(session, filing.id, ids)
+    filing.hospitals_chosen = bool(ids)
+    _audit(session, filing, "edited", actor, before, {"hospital_ids": ids})
+    return filing

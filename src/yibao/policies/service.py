@@ -11,15 +11,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
 from yibao.engine.models import Catalog, CatalogItem, Policy
-from yibao.errors import Conflict, InvalidInput, ValidationFailed
+from yibao.errors import Conflict, InvalidInput, NotFound, ValidationFailed
 from yibao.inputs import parse_catalog_text, parse_policy_text
 from yibao.money import to_fen
 from yibao.policies import repository as repo
@@ -249,3 +249,76 @@ def known_person_types(session: Session, region: str, scheme: str) -> frozenset[
         if policy.scheme == scheme:
             types |= policy.person_types
     return frozenset(types)
+
+
+# --- read-only views for the pages (issue 10) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSpan:
+    """A policy or catalog version with the days it applies (``until`` None: open-ended)
+    and whether it is in force ``on`` the day asked about."""
+
+    version: PolicyVersion | CatalogVersion
+    effective_from: date
+    until: date | None
+    in_force: bool
+    upcoming: bool
+
+
+def policy_versions(session: Session, *, on: date, region: str | None = None) -> list[VersionSpan]:
+    """Every stored policy version (by region, then the day it took effect), with its span."""
+    return [
+        VersionSpan(
+            version=row,
+            effective_from=row.effective_from,
+            until=row.effective_to,
+            in_force=row.effective_from <= on
+            and (row.effective_to is None or on <= row.effective_to),
+            upcoming=on < row.effective_from,
+        )
+        for row in repo.list_policies(session, region=region)
+    ]
+
+
+def catalog_versions(session: Session, *, on: date, region: str | None = None) -> list[VersionSpan]:
+    """Every stored catalog version; each applies until the day before its region's next."""
+    rows = list(repo.list_catalogs(session, region=region))
+    spans: list[VersionSpan] = []
+    for index, row in enumerate(rows):
+        following = rows[index + 1] if index + 1 < len(rows) else None
+        until = (
+            following.effective_from - timedelta(days=1)
+            if following is not None and following.region == row.region
+            else None
+        )
+        spans.append(
+            VersionSpan(
+                version=row,
+                effective_from=row.effective_from,
+                until=until,
+                in_force=row.effective_from <= on and (until is None or on <= until),
+                upcoming=on < row.effective_from,
+            )
+        )
+    return spans
+
+
+def get_catalog_version(session: Session, *, version_id: int) -> CatalogVersion:
+    version = session.get(CatalogVersion, version_id)
+    if version is None:
+        raise NotFound(f"catalog version {version_id} not found", code="catalog.not_found")
+    return version
+
+
+def search_catalog(
+    session: Session, *, version_id: int, text: str | None = None, limit: int = 50, offset: int = 0
+) -> list[CatalogItemRow]:
+    """Items of one catalog version by code: those whose code starts with ``text`` or whose
+    name contains it (all without ``text``)."""
+    stmt = select(CatalogItemRow).where(CatalogItemRow.version_id == version_id)
+    if text:
+        stmt = stmt.where(
+            or_(CatalogItemRow.code.startswith(text.upper()), CatalogItemRow.name.contains(text))
+        )
+    return list(session.scalars(stmt.order_by(CatalogItemRow.code).limit(limit).offset(offset)))

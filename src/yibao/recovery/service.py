@@ -7,17 +7,22 @@ agency and closed with the amount actually recovered; a reversed settlement canc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
+from yibao.auth.models import User
 from yibao.errors import NotFound, ValidationFailed
 from yibao.money import from_fen, to_fen
+from yibao.recovery import access
 from yibao.recovery import repository as repo
 from yibao.recovery.models import RecoveryCase
 from yibao.recovery.states import CASE_CANCELLED, CASE_OPEN, case_next
+from yibao.registry.models import Person
 from yibao.settlements.models import SettlementRecord
 
 
@@ -121,3 +126,71 @@ def cancel_case_for(
         at=now,
     )
     return case
+
+
+# --- the agency's pages (issue 10) -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """A case as the agency's pages list it: with its person and what is still owed."""
+
+    case: RecoveryCase
+    person: Person
+
+    @property
+    def outstanding_fen(self) -> int:
+        return outstanding_fen(self.case)
+
+
+def outstanding_fen(case: RecoveryCase) -> int:
+    """What is still to recover (nothing once the case is cancelled)."""
+    if case.state == CASE_CANCELLED:
+        return 0
+    return case.amount_fen - case.recovered_fen
+
+
+def list_cases_for(
+    session: Session,
+    *,
+    actor: User,
+    state: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[CaseRow]:
+    """The cases of ``actor``'s insured region (all for admins), newest first, each with
+    its person, in one query."""
+    region = access.case_region(session, actor)
+    stmt = select(RecoveryCase, Person).join(Person, Person.id == RecoveryCase.person_id)
+    if region is not None:
+        stmt = stmt.where(RecoveryCase.insured_region == region)
+    if state is not None:
+        stmt = stmt.where(RecoveryCase.state == state)
+    rows = session.execute(stmt.order_by(RecoveryCase.id.desc()).limit(limit).offset(offset))
+    return [CaseRow(case, person) for case, person in rows]
+
+
+def get_case_for(session: Session, *, actor: User, case_id: int) -> RecoveryCase:
+    """One case of ``actor``'s insured region (404 otherwise)."""
+    return access.readable_case(session, actor, session.get(RecoveryCase, case_id), case_id)
+
+
+def close_case_for(
+    session: Session,
+    *,
+    actor: User,
+    case_id: int,
+    recovered: Decimal,
+    note: str | None,
+    now: datetime | None = None,
+) -> RecoveryCase:
+    """Close one of ``actor``'s cases with what was recovered (as ``POST .../close``)."""
+    return close_case(
+        session,
+        case_id=case_id,
+        recovered=recovered,
+        note=note,
+        insured_region=access.case_region(session, actor),
+        actor=actor,
+        now=now,
+    )

@@ -113,6 +113,9 @@ class Person(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     assistance_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
     card_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # The mobile phone registered for the person (one-time codes of self-registration are
+    # sent to it); None: none registered yet (done at a window).
+    phone: Mapped[str | None] = mapped_column(String(20))
 
 
 class Account(Base):

@@ -121,3 +121,31 @@ def family_link(session: Session, person_id: int, relative_id: int) -> FamilyLin
             FamilyLink.person_id == person_id, FamilyLink.relative_id == relative_id
         )
     ).one_or_none()
+
+
+def search_institutions(
+    session: Session,
+    *,
+    region_prefix: str | None = None,
+    name: str | None = None,
+    kind: str | None = None,
+    level: int | None = None,
+    specialty: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> Sequence[Institution]:
+    """Designated institutions whose region code starts with ``region_prefix`` (a province's
+    two digits, a city's four), by name part, kind, level and specialty: level 3 first."""
+    stmt = select(Institution).where(Institution.designated.is_(True))
+    if region_prefix:
+        stmt = stmt.where(Institution.region_code.startswith(region_prefix))
+    if name:
+        stmt = stmt.where(Institution.name.contains(name, autoescape=True))
+    if kind is not None:
+        stmt = stmt.where(Institution.kind == kind)
+    if level is not None:
+        stmt = stmt.where(Institution.level == level)
+    if specialty is not None:
+        stmt = stmt.where(Institution.specialty == specialty)
+    stmt = stmt.order_by(Institution.level.desc().nulls_last(), Institution.id)
+    return session.scalars(stmt.limit(limit).offset(offset)).all()

@@ -694,3 +694,38 @@ def unlink_family(
         before={"relative_id": relative_id, "relation": relation},
         after=None,
     )
+
+
+def all_regions(session: Session) -> Sequence[Region]:
+    """Every region (provinces and cities), by code: reference data anyone signed in sees."""
+    return repo.list_regions(session)
+
+
+def search_institutions(
+    session: Session,
+    *,
+    region: str | None = None,
+    name: str | None = None,
+    kind: str | None = None,
+    level: int | None = None,
+    specialty: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> Sequence[Institution]:
+    """A page of the designated institutions of a treatment region (a province PP0000 takes
+    its cities, a city PPCC00 its districts): reference data anyone signed in sees."""
+    prefix = region
+    if region and region.endswith("0000"):
+        prefix = region[:2]
+    elif region and region.endswith("00"):
+        prefix = region[:4]
+    return repo.search_institutions(
+        session,
+        region_prefix=prefix,
+        name=name.strip() if name else None,
+        kind=kind,
+        level=level,
+        specialty=specialty,
+        limit=limit,
+        offset=offset,
+    )

@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from yibao.claim_checks.models import AuditFinding
 from yibao.documents import repository as documents_repo
 from yibao.documents.models import Document, DocumentOwner
 from yibao.reimbursements.models import (
@@ -92,3 +93,45 @@ def claims_with_invoices(
             )
         )
     )
+
+
+def page_claims(
+    session: Session,
+    *,
+    where: ColumnElement[bool],
+    states: Sequence[str] | None = None,
+    case_type: str | None = None,
+    finding_code: str | None = None,
+    oldest_first: bool = False,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[ReimbursementClaim]:
+    """A page of claims in ``where`` (the caller's scope), newest (or oldest) first,
+    optionally of one case and only those with a stored audit finding of ``finding_code``."""
+    stmt = select(ReimbursementClaim).where(where)
+    if states:
+        stmt = stmt.where(ReimbursementClaim.state.in_(list(states)))
+    if case_type:
+        stmt = stmt.where(ReimbursementClaim.case_type == case_type)
+    if finding_code:
+        flagged = select(AuditFinding.subject_id).where(
+            AuditFinding.subject_kind == "reimbursement", AuditFinding.code == finding_code
+        )
+        stmt = stmt.where(ReimbursementClaim.id.in_(flagged))
+    order = ReimbursementClaim.id.asc() if oldest_first else ReimbursementClaim.id.desc()
+    return list(session.scalars(stmt.order_by(order).limit(limit).offset(offset)))
+
+
+def finding_codes(session: Session, claim_ids: Collection[int]) -> list[tuple[int, str]]:
+    """(claim id, finding code) of the stored findings of these claims, in one query."""
+    if not claim_ids:
+        return []
+    rows = session.execute(
+        select(AuditFinding.subject_id, AuditFinding.code)
+        .where(
+            AuditFinding.subject_kind == "reimbursement",
+            AuditFinding.subject_id.in_(list(claim_ids)),
+        )
+        .order_by(AuditFinding.subject_id, AuditFinding.id)
+    )
+    return [(int(claim_id), str(code)) for claim_id, code in rows]

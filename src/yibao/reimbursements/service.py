@@ -16,8 +16,10 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.approvals import service as approvals
@@ -29,7 +31,7 @@ from yibao.claim_checks.checks import DUPLICATE_INVOICE
 from yibao.claim_checks.models import AuditFinding
 from yibao.documents import service as documents
 from yibao.documents.models import Document, DocumentOwner
-from yibao.engine import Claim, ClaimLine
+from yibao.engine import Claim, ClaimLine, Settlement
 from yibao.engine.models import LIABILITIES
 from yibao.errors import Conflict, NotFound, ValidationFailed
 from yibao.filings.service import filing_info_for
@@ -55,7 +57,7 @@ from yibao.reimbursements.states import (
 )
 from yibao.settlements.inputs import institution_info, person_info
 from yibao.settlements.models import SettlementRecord
-from yibao.settlements.service import lock_person_year, record_settlement
+from yibao.settlements.service import lock_person_year, preview_settlement, record_settlement
 
 E4 = 10_000
 SUBMITTERS = ("insured", "unit", "street_office", "admin")
@@ -746,3 +748,98 @@ def decision_for(session: Session, *, actor: User, claim_id: int) -> dict[str, A
             code="reimbursement.not_decided",
         )
     return decision(session, claim)
+
+
+# --- for the pages: a page of claims, their findings and claimants in bulk, a document ------
+
+
+def claims_page(
+    session: Session,
+    *,
+    actor: User,
+    queue: bool = False,
+    state: str | None = None,
+    case_type: str | None = None,
+    finding: str | None = None,
+    oldest_first: bool = False,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[ReimbursementClaim]:
+    """A page of the claims ``actor`` may see (``queue``: those awaiting review), newest
+    first or oldest first, of one case or with one audit finding."""
+    states = [state] if state else ([str(s) for s in QUEUE_STATES] if queue else None)
+    return repo.page_claims(
+        session,
+        where=access.claim_scope(session, actor),
+        states=states,
+        case_type=case_type,
+        finding_code=finding,
+        oldest_first=oldest_first,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def finding_codes_by_claim(
+    session: Session, claims: list[ReimbursementClaim]
+) -> dict[int, list[str]]:
+    """The stored findings' codes of each claim (claims the caller already holds), in one query."""
+    found: dict[int, list[str]] = {claim.id: [] for claim in claims}
+    for claim_id, code in repo.finding_codes(session, list(found)):
+        if code not in found[claim_id]:
+            found[claim_id].append(code)
+    return found
+
+
+def claimants(session: Session, claims: list[ReimbursementClaim]) -> dict[int, Person]:
+    """The persons of claims the caller already holds, by id, in one query."""
+    ids = {claim.person_id for claim in claims}
+    if not ids:
+        return {}
+    rows = session.scalars(select(Person).where(Person.id.in_(ids)))
+    return {person.id: person for person in rows}
+
+
+def claim_document(
+    session: Session, *, actor: User, claim_id: int, document_id: int, upload_dir: Path
+) -> tuple[Document, Path]:
+    """One document of a claim ``actor`` may see, and where its bytes are (404 otherwise)."""
+    claim = get_claim(session, actor=actor, claim_id=claim_id)
+    return documents.stored_file(
+        session, owner=DocumentOwner.claim(claim.id), document_id=document_id, upload_dir=upload_dir
+    )
+
+
+def preview_claim(session: Session, *, actor: User, claim_id: int) -> Settlement:
+    """What approving the claim now would pay (the engine's full result); nothing stored.
+    For the claim's reviewers only."""
+    claim = get_claim(session, actor=actor, claim_id=claim_id)
+    access.require_reviewer(session, actor, claim)
+    return preview_settlement(
+        session,
+        claim=_engine_claim(session, claim),
+        person_id=claim.person_id,
+        account_person_id=claim.person_id,
+    )
+
+
+def override_requests(session: Session, *, actor: User, claim_id: int) -> list[Approval]:
+    """The override requests (四眼原则) made for a claim, newest first (reviewers only)."""
+    claim = get_claim(session, actor=actor, claim_id=claim_id)
+    access.require_reviewer(session, actor, claim)
+    return list(
+        session.scalars(
+            select(Approval)
+            .where(
+                Approval.kind == OVERRIDE_FINDINGS,
+                Approval.subject == f"reimbursement:{claim.id}",
+            )
+            .order_by(Approval.id.desc())
+        )
+    )
+
+
+def case_choices(region: str) -> dict[str, tuple[str, list[str]]]:
+    """The reimbursement cases of a region's policy data: title and the settings each covers."""
+    rules = rules_for(region)
+    return {name: (case.title, list(case.by_setting)) for name, case in rules.cases.items()}

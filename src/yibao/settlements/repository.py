@@ -355,6 +355,32 @@ def list_settlements(
     return list(session.scalars(stmt))
 
 
+def search_settlements(
+    session: Session,
+    *,
+    where: ColumnElement[bool],
+    stored_from: datetime | None = None,
+    stored_before: datetime | None = None,
+    state: str | None = None,
+    setting: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[SettlementRecord]:
+    """Newest first, within ``where`` (the caller's scope), stored in ``[from, before)``, of
+    a state and a setting."""
+    s = SettlementRecord
+    stmt = select(s).where(where)
+    if stored_from is not None:
+        stmt = stmt.where(s.created_at >= stored_from)
+    if stored_before is not None:
+        stmt = stmt.where(s.created_at < stored_before)
+    if state is not None:
+        stmt = stmt.where(s.state == state)
+    if setting is not None:
+        stmt = stmt.where(s.setting == setting)
+    return list(session.scalars(stmt.order_by(s.id.desc()).limit(limit).offset(offset)))
+
+
 @dataclass(frozen=True, slots=True)
 class ClearingTotals:
     """Per region pair and month: counts and per-fund sums in fen (reversals negative)."""
@@ -414,3 +440,33 @@ def clearing_totals(
         ClearingTotals(year_month, ins, treat, *(int(v or 0) for v in rest))
         for ins, treat, *rest in session.execute(stmt)
     ]
+
+
+def fund_breakdown(
+    session: Session, *, where: ColumnElement[bool], first_month: str, last_month: str
+) -> list[Row[Any]]:
+    """Settlements stored from ``first_month`` to ``last_month`` within ``where`` (the
+    caller's scope), grouped in the database by month, setting, off-site status, treatment
+    region and source: how many settlements and reversals, and the sums in fen of the bill
+    and of what the funds paid (reversals negative, so the sums are net)."""
+    s = SettlementRecord
+    stmt = (
+        select(
+            s.year_month,
+            s.setting,
+            s.offsite_status,
+            s.treatment_region,
+            s.source,
+            func.sum(case((s.kind == "settlement", 1), else_=0)).label("settlements"),
+            func.sum(case((s.kind == "reversal", 1), else_=0)).label("reversals"),
+            func.sum(s.total_fen).label("total_fen"),
+            func.sum(s.pool_fund_pay_fen).label("pool_fen"),
+            func.sum(s.supplementary_pay_fen).label("supplementary_fen"),
+            func.sum(s.assistance_pay_fen).label("assistance_fen"),
+            func.sum(s.fund_pay_total_fen).label("fund_fen"),
+        )
+        .where(where, s.year_month >= first_month, s.year_month <= last_month)
+        .group_by(s.year_month, s.setting, s.offsite_status, s.treatment_region, s.source)
+        .order_by(s.year_month, s.setting, s.treatment_region)
+    )
+    return list(session.execute(stmt))

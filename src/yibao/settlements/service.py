@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
 from yibao.auth.models import User
+from yibao.clock import day_start
 from yibao.engine import Claim, Settlement, UnknownCatalogCode
 from yibao.engine import settle as engine_settle
 from yibao.engine.accumulators import accumulator_delta, accumulators_of, apply_delta
@@ -38,7 +39,7 @@ from yibao.engine.render import MONEY_FIELDS, localise_explanation, plain
 from yibao.errors import InvalidInput, NotFound, ValidationFailed
 from yibao.events import publish
 from yibao.money import from_e4, from_fen
-from yibao.settlements import access, inputs, records
+from yibao.settlements import access, inputs, records, waterfall
 from yibao.settlements import repository as repo
 from yibao.settlements.events import SettlementRecorded, SettlementReversed
 from yibao.settlements.inputs import Rules
@@ -302,6 +303,30 @@ def list_settlements(
     )
 
 
+def search_settlements(
+    session: Session,
+    *,
+    actor: User | str,
+    on: date | None = None,
+    state: str | None = None,
+    setting: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[SettlementRecord]:
+    """The settlements ``actor`` may see, newest first, stored on a day in China (``on``),
+    of a state (settled, reversed, reversal) and a setting (inpatient, outpatient)."""
+    return repo.search_settlements(
+        session,
+        where=access.settlement_scope(session, actor),
+        stored_from=day_start(on) if on is not None else None,
+        stored_before=day_start(on + timedelta(days=1)) if on is not None else None,
+        state=state,
+        setting=setting,
+        limit=limit,
+        offset=offset,
+    )
+
+
 def get_settlement(session: Session, *, actor: User | str, settlement_id: int) -> SettlementRecord:
     return access.readable(session, actor, repo.get_settlement(session, settlement_id))
 
@@ -410,3 +435,22 @@ def lock_person_year(session: Session, *, person_id: int, year: int) -> None:
     person's year takes: a check that must see every settlement of that year (a duplicate
     invoice) runs after it."""
     repo.lock_accumulator(session, person_id=person_id, year=year)
+
+
+def fund_breakdown(session: Session, *, actor: User, year: int) -> list[Any]:
+    """The year's settlements the actor may see (see :mod:`.access`), summed in the database
+    per month, setting, off-site status, treatment region and source (see
+    :func:`repository.fund_breakdown` for the columns): the figures of a fund dashboard."""
+    return repo.fund_breakdown(
+        session,
+        where=access.settlement_scope(session, actor),
+        first_month=f"{year:04d}-01",
+        last_month=f"{year:04d}-12",
+    )
+
+
+def settlement_waterfall(
+    record_: SettlementRecord, *, lang: Lang = DEFAULT_LANGUAGE
+) -> list[dict[str, Any]]:
+    """The stored settlement as the steps of a waterfall (see :mod:`.waterfall`)."""
+    return waterfall.settlement_waterfall(record_, lang=lang)

@@ -5,6 +5,7 @@ Tokens are issued by :mod:`yibao.auth.tokens` and shown once.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -149,5 +150,79 @@ def set_password(
         entity_id=user.id,
         before=before,
         after=snapshot(user, ("login",)),
+    )
+    return user
+
+
+# --- the administration pages and self-registration ------------------------------------
+
+
+def list_users_page(
+    session: Session, *, role: str | None = None, limit: int = 50, offset: int = 0
+) -> list[User]:
+    """Users, newest first, a page at a time, optionally of one role."""
+    stmt = select(User)
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    return list(session.scalars(stmt.order_by(User.id.desc()).limit(limit).offset(offset)))
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found", code="user.not_found")
+    return user
+
+
+def user_of_person(session: Session, *, person_id: int) -> User | None:
+    """The insured user bound to a person, if any."""
+    return session.scalars(
+        select(User).where(User.person_id == person_id, User.role == "insured").limit(1)
+    ).first()
+
+
+def login_taken(session: Session, *, login: str) -> bool:
+    name = passwords.normalise_login(login)
+    return session.scalars(select(User.id).where(User.login == name).limit(1)).first() is not None
+
+
+def temporary_password() -> str:
+    """A password to hand over once at a desk (12 characters, no look-alikes)."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+def reset_password(
+    session: Session, *, user_id: int, login: str | None = None, actor: Actor
+) -> tuple[User, str]:
+    """A new temporary password for a user (and a login name when it has none yet): the
+    account is unlocked and signed out everywhere. Returns the password, to show once."""
+    user = get_user(session, user_id=user_id)
+    password = temporary_password()
+    set_password(
+        session,
+        user_id=user.id,
+        password=password,
+        login=login if login or user.login is None else None,
+        actor=actor,
+    )
+    return user, password
+
+
+def unlock_user(session: Session, *, user_id: int, actor: Actor) -> User:
+    """Lift a lockout after failed sign-ins (the password stays)."""
+    user = get_user(session, user_id=user_id)
+    before = snapshot(user, ("failed_logins", "locked_until"))
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="user.unlocked",
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after=snapshot(user, ("failed_logins", "locked_until")),
     )
     return user

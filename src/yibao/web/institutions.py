@@ -1,12 +1,80 @@
-"""Pages: (being written)."""
+"""Designated institutions of a treatment region (定点医药机构查询): search by name, level
+and type (hospital or pharmacy, general or specialised), with whether each takes off-site
+direct settlement (联网直接结算). Reference data any signed-in user sees, read through the
+registry's service; the filters answer in place with htmx and work as a plain form."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlencode
 
-from yibao.web.page import check_csrf
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from yibao.auth.deps import SessionDep
+from yibao.registry import service as registry
+from yibao.web.filing import HOSPITAL_SPECIALTIES, INSTITUTION_KINDS
+from yibao.web.page import SignedInPage, check_csrf
 from yibao.web.routes import PageRoute
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(check_csrf)]
 )
+
+PER_PAGE: Final = 20
+DEFAULT_REGION: Final = "460200"
+
+
+def _treatment_regions(session: Session) -> list[tuple[str, str]]:
+    return [(r.code, r.name) for r in registry.all_regions(session)]
+
+
+@router.get("/institutions")
+def institutions(
+    page: SignedInPage,
+    session: SessionDep,
+    request: Request,
+    region: Annotated[str | None, Query(max_length=6, pattern=r"^(\d{6})?$")] = None,
+    name: Annotated[str, Query(max_length=50)] = "",
+    kind: Annotated[Literal["", "hospital", "pharmacy"], Query()] = "",
+    level: Annotated[Literal["", "1", "2", "3"], Query()] = "",
+    specialty: Annotated[Literal["", "general", "specialised"], Query()] = "",
+    number: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
+) -> Response:
+    regions = _treatment_regions(session)
+    # the first visit shows Sanya's (the demo's treatment region); "" is every region
+    chosen = region if region is not None else DEFAULT_REGION
+    rows = registry.search_institutions(
+        session,
+        region=chosen or None,
+        name=name or None,
+        kind=kind or None,
+        level=int(level) if level else None,
+        specialty=specialty or None,
+        limit=PER_PAGE + 1,
+        offset=(number - 1) * PER_PAGE,
+    )
+    region_names = dict(regions)
+    filters = {
+        "region": chosen,
+        "name": name,
+        "kind": kind,
+        "level": level,
+        "specialty": specialty,
+    }
+    query = urlencode([(k, v) for k, v in filters.items() if v or k == "region"])
+    context: dict[str, Any] = {
+        "regions": regions,
+        "region_names": region_names,
+        "filters": filters,
+        "rows": rows[:PER_PAGE],
+        "number": number,
+        "previous_url": f"/institutions?{query}&page={number - 1}" if number > 1 else None,
+        "next_url": f"/institutions?{query}&page={number + 1}" if len(rows) > PER_PAGE else None,
+        "kinds": INSTITUTION_KINDS,
+        "specialties": HOSPITAL_SPECIALTIES,
+    }
+    if request.headers.get("HX-Request") == "true":
+        return page.render("_institutions_results.html", **context)
+    return page.render("institutions.html", **context)

@@ -99,6 +99,13 @@ AMOUNTS: Final = {
 }
 
 
+RELATIONS: Final = {
+    "spouse": N_("Spouse"),
+    "parent": N_("Parent"),
+    "child": N_("Child"),
+}
+
+
 def label(table: Mapping[str, str], code: str | None) -> str:
     """The message id for ``code`` (the code itself when it has none)."""
     if code is None:
@@ -120,3 +127,33 @@ def case_title(region: str, case: str, lang: Lang) -> str:
         return case
     zh, _, en = rules.title.partition(" · ")
     return zh if lang == "zh" or not en else en
+
+
+# --- clearing and the fund dashboard (yibao.web.clearing, yibao.web.dashboard) -------------
+
+CLEARING_STATES: Final = {"draft": N_("Draft"), "confirmed": N_("Confirmed")}
+
+# The waterfall of a settlement (templates/_waterfall.html): what each step is.
+WATERFALL_STEPS: Final = {
+    "total": N_("Total bill"),
+    "full_self_pay": N_("Class C and outside the fund (paid by the person)"),
+    "over_limit_self_pay": N_("Above price ceilings (paid by the person)"),
+    "pre_self_pay": N_("Class B share paid first by the person"),
+    "in_scope": N_("Within the fund's scope"),
+    "deductible": N_("Deductible (paid by the person)"),
+    "band": N_("Band"),
+    "pool_fund_pay": N_("Pool fund pays"),
+    "supplementary_pay": N_("Supplementary insurance pays"),
+    "assistance_pay": N_("Medical assistance pays"),
+    "personal_burden": N_("Personal share"),
+    "account_pay": N_("Paid from the personal account"),
+    "cash_pay": N_("Paid in cash"),
+}
+
+PRINTED_DOCUMENTS: Final = {
+    "filing_certificate": N_("Off-site medical treatment filing certificate"),
+    "settlement_slip": N_("Settlement slip"),
+    "claim_decision": N_("Reimbursement decision letter"),
+    "claim_return": N_("Notice to complete a reimbursement claim"),
+    "clearing_statement": N_("Off-site medical treatment clearing statement"),
+}

@@ -190,10 +190,16 @@ def _insured_home(session: Session, user: User) -> dict[str, Any]:
         for filing in filings.list_filings(session, actor=user)
     ]
     rows = settlements.list_settlements(session, actor=user, limit=SETTLEMENTS_ON_HOME + 1)
+    account = registry.account_of(session, actor=user, person_id=user.person_id)
+    family = registry.family_of(session, actor=user, person_id=user.person_id)
+    relatives = {person.id: person.name for _link, person in family}
+    shared = [m for m in account.movements if m.beneficiary_id is not None]
     return {
         "names": Names(session),
         "filings": filings_seen,
-        "account": registry.account_of(session, actor=user, person_id=user.person_id),
+        "account": account,
+        "family": [(link.relation, person.name) for link, person in family],
+        "shared": [(m, relatives.get(m.beneficiary_id or 0, "")) for m in shared[-5:][::-1]],
         "settlements": rows[:SETTLEMENTS_ON_HOME],
         "more_settlements": len(rows) > SETTLEMENTS_ON_HOME,
         "next_page": None,
@@ -245,6 +251,7 @@ def my_settlement(
         row=row,
         s=explained,
         amounts=[(name, explained["amounts"][name]) for name in MONEY_FIELDS],
+        waterfall=settlements.settlement_waterfall(row, lang=page.lang),
         institution=names.institution(row.institution_id),
         names=names,
     )
