@@ -15,6 +15,7 @@ Handlers of one fact run in the order of the imports below (``yibao.events.subsc
 lists them); none of today's depends on another's effect.
 """
 
+import yibao.clearing.advance  # approval kind: recording an advance fund (预付金)
 import yibao.clearing.service  # approval kind: confirming a clearing statement
 import yibao.encounters.access  # registry check: the person has an encounter there
 import yibao.encounters.handlers  # SettlementReversed: the encounter is open again

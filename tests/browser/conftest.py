@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,30 @@ from yibao.clock import china_today
 from yibao.config import Settings
 from yibao.db import make_engine, session_scope, upgrade_database
 from yibao.demo.loader import DemoResult, load_demo
+from yibao.demo.samples import sample_pdf
+
+PDF = sample_pdf("Yibao browser test")
+
+
+def png(width: int = 240, height: int = 150) -> bytes:
+    """A small real PNG (a pale card with a red band), so the inline image shows."""
+    rows = b""
+    for y in range(height):
+        band = 20 <= y < 40
+        pixel = b"\xb4\x23\x2a" if band else b"\xf0\xf3\xf6"
+        rows += b"\x00" + pixel * width
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def chromium_path() -> str:

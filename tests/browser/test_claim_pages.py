@@ -7,16 +7,13 @@ screenshot of every page, axe-core on every page, and her claim read once in Eng
 
 from __future__ import annotations
 
-import struct
-import zlib
 from datetime import timedelta
 
 from playwright.sync_api import Page
 
-from tests.browser.conftest import Watched
+from tests.browser.conftest import PDF, Watched, png
 from tests.browser.test_insured_pages import sign_in
 
-PDF = b"%PDF-1.4\n% Yibao browser test\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 CSV = "code,quantity,unit_price,service_date\nD0009,40,65.10,\n"
 EVERY_DOCUMENT_BUT_DIAGNOSIS = (
     "收据、发票",
@@ -27,23 +24,6 @@ EVERY_DOCUMENT_BUT_DIAGNOSIS = (
     "住院病历",
     "身份证复印件",
 )
-
-
-def png() -> bytes:
-    """A small, valid grey PNG (a scanned receipt stands in)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    width, height = 40, 20
-    raw = b"".join(b"\x00" + b"\xc0" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 def settle(watched: Watched, label: str) -> Page:

@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import MakeUser, World
@@ -56,7 +56,7 @@ from tests.e2e.tenants import (
     build_tenants,
     claim_body,
 )
-from yibao.clearing.models import ClearingStatement
+from yibao.clearing.models import AdvanceFund, ClearingStatement
 from yibao.identity import make_identity_number
 
 # --- outcomes ----------------------------------------------------------------------------
@@ -238,6 +238,12 @@ def statement_a_not_confirmed(actor: str, t: Tenants, session: Session) -> str |
         )
     ).all()
     return "the 110000→460200 statement got confirmed" if "confirmed" in states else None
+
+
+def no_advance_fund_recorded(actor: str, t: Tenants, session: Session) -> str | None:
+    """Asking to record an advance fund records nothing: a second user approves it."""
+    count = session.scalar(select(func.count(AdvanceFund.id)))
+    return None if count == 0 else f"{count} advance fund(s) recorded by one person"
 
 
 # --- the table ---------------------------------------------------------------------------
@@ -646,6 +652,26 @@ ROWS: list[Row] = [
     R("GET", "/clearing/statements/{statement_id}/settlements",
       lambda t: Req(f"/clearing/statements/{t.statement_a}/settlements"),
       only("center_a", "treatment", "admin")),
+    # the advance fund (预付金): both parties read it; the paying centre asks to record it
+    R("GET", "/clearing/advance-funds", lambda t: Req("/clearing/advance-funds"),
+      lists=("pair_a", "pair_b", "pair_b_beijing"), key=region_pair,
+      expect={
+          "center_a": Finds("pair_a"),
+          "center_b": Finds("pair_b", "pair_b_beijing"),
+          "treatment": Finds("pair_a", "pair_b"),
+          "admin": Finds("pair_a", "pair_b", "pair_b_beijing"),
+      }),
+    R("POST", "/clearing/advance-funds",
+      lambda t: Req("/clearing/advance-funds", {"insured_region": "110000",
+                                                "treatment_region": "460200",
+                                                "amount": "1000.00"}),
+      {"center_a": Allow(202), "admin": Allow(202)}, after=no_advance_fund_recorded),
+    R("POST", "/clearing/advance-funds",
+      lambda t: Req("/clearing/advance-funds", {"insured_region": "130600",
+                                                "treatment_region": "460200",
+                                                "amount": "1000.00"}),
+      {"center_b": Allow(202), "admin": Allow(202)}, after=no_advance_fund_recorded,
+      label="Baoding pays"),
     # --- reconciliation: the hospital, the agency of its region, admin ------------------
     R("POST", "/reconciliations",
       lambda t: Req("/reconciliations", {"institution_id": t.hospital_a,

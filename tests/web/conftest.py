@@ -27,6 +27,15 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def post_form(
+    client: TestClient, page: str, action: str, data: dict[str, Any] | None = None
+) -> Response:
+    """Post a form of ``page`` (its CSRF token read from the page) to ``action``; the answer
+    as it is (a 303 is not followed)."""
+    token = csrf_of(client.get(page).text)
+    return client.post(action, data={**(data or {}), "csrf_token": token}, follow_redirects=False)
+
+
 @dataclass
 class WebUser:
     auth: AuthUser

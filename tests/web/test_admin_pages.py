@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import World
-from tests.web.conftest import MakeWebUser, SignIn, WebUser, csrf_of
+from tests.web.conftest import MakeWebUser, SignIn, WebUser, post_form
 from tests.web.test_pages import text_of
 from yibao.auth import passwords
 from yibao.auth.models import User
@@ -26,11 +25,6 @@ _SECRET = re.compile(r'<span class="secret">([^<]+)</span>')
 @pytest.fixture
 def admin(make_web_user: MakeWebUser) -> WebUser:
     return make_web_user("admin", "root")
-
-
-def post_form(client: TestClient, page: str, action: str, data: dict[str, str]) -> Response:
-    token = csrf_of(client.get(page).text)
-    return client.post(action, data={**data, "csrf_token": token}, follow_redirects=False)
 
 
 def test_admin_creates_a_hospital_user_who_signs_in_with_the_temporary_password(

@@ -10,12 +10,11 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import AuthUser, MakeUser, World
-from tests.web.conftest import MakeWebUser, SignIn, WebUser, csrf_of
+from tests.web.conftest import MakeWebUser, SignIn, WebUser, csrf_of, post_form
 from tests.web.test_pages import text_of
 from yibao.approvals.models import Approval
 from yibao.audit.models import AuditEntry
@@ -92,11 +91,6 @@ def world_hospital(session: Session) -> int:
     found = session.scalar(select(Institution.id).where(Institution.code == "H460200001"))
     assert found is not None
     return found
-
-
-def post_form(client: TestClient, page: str, action: str, data: dict[str, object]) -> Response:
-    token = csrf_of(client.get(page).text)
-    return client.post(action, data={**data, "csrf_token": token}, follow_redirects=False)
 
 
 # --- the review queue -----------------------------------------------------------------------
@@ -206,11 +200,26 @@ def test_a_reviewer_approves_a_filing_and_sees_its_documents(
     words = text_of(shown.text)
     assert "王退休" in words and "三亚市人民医院" in words and "个人承诺书" in words
     assert "提交审核" in words and "填写申请" in words  # the history
-    documents = re.findall(rf'src="({page}/documents/\d+)"', shown.text)
-    assert len(documents) == 1  # the PNG inline; the PDF is a link
-    image = client.get(documents[0])
+    images = re.findall(rf'<img src="({page}/documents/\d+)"', shown.text)
+    assert len(images) == 1  # the PNG as a picture
+    image = client.get(images[0])
     assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
     assert image.headers["content-type"] == "image/png"
+    # the PDF (the signed commitment letter) in a frame with its title, and a link to it
+    frames = re.findall(rf'<iframe src="({page}/documents/\d+)" [^>]*title="[^"]+"', shown.text)
+    assert len(frames) == 1
+    assert f'<a href="{frames[0]}" target="_blank"' in shown.text
+    pdf = client.get(frames[0])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # framed by this site's pages only; never sniffed nor stored
+    assert pdf.headers["x-frame-options"] == "SAMEORIGIN"
+    assert pdf.headers["content-security-policy"] == "frame-ancestors 'self'"
+    assert pdf.headers["x-content-type-options"] == "nosniff"
+    assert pdf.headers["cache-control"] == "no-store"
+    assert pdf.headers["content-disposition"].startswith("inline")
+    # the review page itself may still not be framed at all
+    assert shown.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in shown.headers["content-security-policy"]
 
     approved = post_form(client, page, f"{page}/approve", {})
     assert approved.status_code == 303, approved.text

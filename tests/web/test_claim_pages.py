@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import MakeUser, World
 from tests.integration.test_reimburse_kit import load_rules
-from tests.web.conftest import PASSWORD, MakeWebUser, SignIn, WebUser, csrf_of
+from tests.web.conftest import PASSWORD, MakeWebUser, SignIn, WebUser, csrf_of, post_form
 from tests.web.test_pages import text_of
 from yibao.documents.models import Document
 from yibao.reimbursements.models import ReimbursementClaim, ReimbursementLine
@@ -98,13 +98,6 @@ def upload(client: TestClient, claim_id: int, doc_type: str, data: bytes = PDF) 
     )
 
 
-def post(
-    client: TestClient, page: str, action: str, data: dict[str, Any] | None = None
-) -> Response:
-    token = csrf_of(client.get(page).text)
-    return client.post(action, data={**(data or {}), "csrf_token": token}, follow_redirects=False)
-
-
 def second_client(app: Any, login: str) -> TestClient:
     other = TestClient(app)
     token = csrf_of(other.get("/login").text)
@@ -176,10 +169,13 @@ def test_a_claim_is_returned_for_the_diagnosis_certificate_completed_approved_an
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/png"
     assert image.headers["content-disposition"].startswith("inline")
+    assert image.headers["x-frame-options"] == "SAMEORIGIN"  # the review page frames PDFs
+    assert image.headers["content-security-policy"] == "frame-ancestors 'self'"
+    assert image.headers["x-content-type-options"] == "nosniff"
     assert image.content == PNG
     assert world.retiree.identity_number not in review.text  # masked
 
-    returned = post(
+    returned = post_form(
         desk,
         f"/agency/claims/{claim_id}",
         f"/agency/claims/{claim_id}/return",
@@ -191,17 +187,17 @@ def test_a_claim_is_returned_for_the_diagnosis_certificate_completed_approved_an
     assert "退回补正" in mine or "退回" in mine
     assert "疾病诊断证明" in mine and "请补交疾病诊断证明" in mine
     assert upload(client, claim_id, "diagnosis_certificate").status_code == 303
-    assert post(client, page, f"{page}/resubmit").status_code == 303
+    assert post_form(client, page, f"{page}/resubmit").status_code == 303
     assert "已重新提交" in text_of(client.get(page).text)
 
     detail = f"/agency/claims/{claim_id}"
-    assert post(desk, detail, f"{detail}/review").status_code == 303
+    assert post_form(desk, detail, f"{detail}/review").status_code == 303
     under = desk.get(detail)
     assert "审核中" in text_of(under.text)
     assert "起付线" in text_of(under.text)  # the engine's explanation of what it would pay
-    approved = post(desk, detail, f"{detail}/approve")
+    approved = post_form(desk, detail, f"{detail}/approve")
     assert approved.status_code == 303, text_of(approved.text)
-    paid = post(desk, detail, f"{detail}/pay", {"reference": "BANK-0001"})
+    paid = post_form(desk, detail, f"{detail}/pay", {"reference": "BANK-0001"})
     assert paid.status_code == 303, text_of(paid.text)
 
     session.expire_all()
@@ -286,7 +282,7 @@ def test_another_persons_claim_and_document_do_not_exist(
     assert other.get(f"/me/claims/{claim_id}").status_code == 404
     assert other.get(f"/me/claims/{claim_id}/documents/{doc.id}").status_code == 404
     assert f"/me/claims/{claim_id}" not in other.get("/me/claims").text
-    refused = post(other, "/me/claims", f"/me/claims/{claim_id}/resubmit")
+    refused = post_form(other, "/me/claims", f"/me/claims/{claim_id}/resubmit")
     assert refused.status_code == 404
     other.close()
 
@@ -305,7 +301,9 @@ def test_another_regions_agency_cannot_see_the_claim(
     baoding = second_client(app, "baoding")
     assert baoding.get(f"/agency/claims/{claim_id}").status_code == 404
     assert f"/agency/claims/{claim_id}" not in baoding.get("/agency/claims").text
-    assert post(baoding, "/agency/claims", f"/agency/claims/{claim_id}/review").status_code == 404
+    assert (
+        post_form(baoding, "/agency/claims", f"/agency/claims/{claim_id}/review").status_code == 404
+    )
     baoding.close()
     # and a person cannot open the review pages at all
     assert client.get(f"/agency/claims/{claim_id}").status_code == 403
@@ -399,18 +397,18 @@ def test_blocking_findings_need_an_override_by_a_second_reviewer(
         assert upload(client, claim_id, doc_type).status_code == 303
     desk = second_client(app, reviewer.login)
     detail = f"/agency/claims/{claim_id}"
-    assert post(desk, detail, f"{detail}/review").status_code == 303
+    assert post_form(desk, detail, f"{detail}/review").status_code == 303
     page = desk.get(detail)
     assert "阻止审批" in text_of(page.text)  # the finding blocks the approval
-    refused = post(desk, detail, f"{detail}/approve")
+    refused = post_form(desk, detail, f"{detail}/approve")
     assert refused.status_code == 409
     assert "reimbursement.blocking_findings" in refused.text
 
-    asked = post(desk, detail, f"{detail}/override", {"reason": "发票金额含押金，已核实"})
+    asked = post_form(desk, detail, f"{detail}/override", {"reason": "发票金额含押金，已核实"})
     assert asked.status_code == 303
     pending = text_of(desk.get(asked.headers["location"]).text)
     assert "等待另一名审核人员复核" in pending
-    still = post(desk, detail, f"{detail}/approve")
+    still = post_form(desk, detail, f"{detail}/approve")
     assert still.status_code == 409
 
     second = make_user("agency", agency_id=world.center.id)
@@ -418,7 +416,7 @@ def test_blocking_findings_need_an_override_by_a_second_reviewer(
     approval_id = next(a["id"] for a in approvals if a["kind"] == "reimbursement.override_findings")
     decided = client.post(f"/api/v1/approvals/{approval_id}/approve", headers=second.headers)
     assert decided.status_code == 200, decided.text
-    assert post(desk, detail, f"{detail}/approve").status_code == 303
+    assert post_form(desk, detail, f"{detail}/approve").status_code == 303
     session.expire_all()
     claim = session.get(ReimbursementClaim, claim_id)
     assert claim is not None and claim.state == "approved"

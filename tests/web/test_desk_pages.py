@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import MakeUser, World
-from tests.web.conftest import MakeWebUser, SignIn, WebUser
+from tests.web.conftest import MakeWebUser, SignIn, WebUser, post_form
 from tests.web.test_pages import text_of
-from tests.web.test_window import clerk, post_form
+from tests.web.test_window import clerk
 from yibao.clock import business_date
 from yibao.filings.models import Filing
 from yibao.reconciliation.models import Reconciliation

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import MakeUser, World
-from tests.web.conftest import MakeWebUser, SignIn, WebUser, csrf_of
+from tests.web.conftest import MakeWebUser, SignIn, WebUser, csrf_of, post_form
 from tests.web.test_pages import text_of
 from yibao.documents.models import Document
 from yibao.filings.models import Filing
@@ -55,13 +55,6 @@ def filing_id_of(response: Response) -> int:
     found = re.search(r"/filings/(\d+)", response.headers["location"])
     assert found
     return int(found.group(1))
-
-
-def post(
-    client: TestClient, page: str, action: str, data: dict[str, str] | None = None
-) -> Response:
-    token = csrf_of(client.get(page).text)
-    return client.post(action, data={**(data or {}), "csrf_token": token}, follow_redirects=False)
 
 
 @pytest.fixture
@@ -119,11 +112,15 @@ def test_a_draft_with_a_commitment_is_saved_then_withdrawn(
     filing = session.get(Filing, filing_id)
     assert filing is not None and filing.state == "draft"
     assert filing.person_id == world.retiree.id and filing.submitted_via == "person"
+    # the contact details are kept on the filing, not only in the stored form
+    assert filing.contact_phone == "13800138000"
+    assert filing.contact_address == "三亚市吉阳区示范路 1 号"
 
     detail = client.get(f"/me/filings/{filing_id}")
     words = text_of(detail.text)
     assert detail.status_code == 200
     assert "草稿" in words and "个人承诺书" in words and "所需材料已齐全" in words
+    assert "13800138000" in words and "三亚市吉阳区示范路 1 号" in words
     assert "尚未盖章" in words  # seed 000: the chosen hospital stamps the form
     assert world.retiree.identity_number not in detail.text
     assert "/print/filings/" not in detail.text  # no certificate before the approval
@@ -133,11 +130,11 @@ def test_a_draft_with_a_commitment_is_saved_then_withdrawn(
     assert download.status_code == 200 and download.content.startswith(b"%PDF")
 
     # it cannot be submitted before the hospital stamps it: the service says so
-    refused = post(client, f"/me/filings/{filing_id}", f"/me/filings/{filing_id}/submit")
+    refused = post_form(client, f"/me/filings/{filing_id}", f"/me/filings/{filing_id}/submit")
     assert refused.status_code == 422
     assert "filing.hospital_stamps_missing" in refused.text
 
-    withdrawn = post(client, f"/me/filings/{filing_id}", f"/me/filings/{filing_id}/withdraw")
+    withdrawn = post_form(client, f"/me/filings/{filing_id}", f"/me/filings/{filing_id}/withdraw")
     assert withdrawn.status_code == 303
     session.expire_all()
     assert session.get(Filing, filing_id).state == "withdrawn"  # type: ignore[union-attr]
@@ -258,7 +255,7 @@ def test_the_street_office_files_for_a_person_and_sees_it_approved(
     sign_in(desk.login)
     assert client.get("/office/filings").status_code == 200
     assert client.get("/me/filings").status_code == 403
-    found = post(
+    found = post_form(
         client,
         "/office/filings/new",
         "/office/filings/find",
@@ -270,7 +267,7 @@ def test_the_street_office_files_for_a_person_and_sees_it_approved(
     assert world.worker.name in form.text
     assert world.worker.identity_number not in form.text  # masked for a front desk
     assert 'value="posted_worker"' in form.text  # the worker is posted by a unit
-    wrong = post(
+    wrong = post_form(
         client, "/office/filings/new", "/office/filings/find", {"identity_number": "12345"}
     )
     assert wrong.status_code == 422 and "identity.malformed" in wrong.text
@@ -308,7 +305,9 @@ def test_the_street_office_files_for_a_person_and_sees_it_approved(
     assert f"/print/filings/{filing_id}/certificate.pdf" in detail.text
 
     # cancelling shows the day the card works at home again
-    cancelled = post(client, f"/office/filings/{filing_id}", f"/office/filings/{filing_id}/cancel")
+    cancelled = post_form(
+        client, f"/office/filings/{filing_id}", f"/office/filings/{filing_id}/cancel"
+    )
     assert cancelled.status_code == 303
     after = text_of(client.get(f"/office/filings/{filing_id}").text)
     assert "已取消" in after and "起恢复在参保地使用医保卡" in after
@@ -320,7 +319,7 @@ def test_an_office_may_not_file_for_someone_it_does_not_serve(
     desk = make_web_user("street_office", "desk")
     sign_in(desk.login)
     before = counts(session)
-    refused = post(
+    refused = post_form(
         client,
         "/office/filings/new",
         "/office/filings/find",

@@ -8,13 +8,12 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import AuthUser, MakeUser, World
 from tests.integration.test_settle_kit import load_rules
-from tests.web.conftest import MakeWebUser, SignIn, WebUser, csrf_of
+from tests.web.conftest import MakeWebUser, SignIn, WebUser, post_form
 from tests.web.test_pages import text_of
 from yibao.encounters.models import Encounter
 
@@ -38,11 +37,6 @@ def admit_by_api(client: TestClient, hospital: AuthUser, card: str) -> int:
     assert made.status_code == 201, made.text
     encounter_id: int = made.json()["id"]
     return encounter_id
-
-
-def post_form(client: TestClient, page: str, action: str, data: dict[str, str]) -> Response:
-    token = csrf_of(client.get(page).text)
-    return client.post(action, data={**data, "csrf_token": token}, follow_redirects=False)
 
 
 def test_a_clerk_finds_admits_bills_settles_and_prints(

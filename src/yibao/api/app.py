@@ -12,7 +12,9 @@ from yibao.api.errors import install_error_handlers
 from yibao.api.routers import ROUTERS
 from yibao.config import Settings, get_settings
 from yibao.db import make_engine, make_session_factory
+from yibao.fhir.app import install_fhir
 from yibao.identity import install_log_masking
+from yibao.nhsa.routes import router as nhsa_router
 from yibao.web.app import install_pages
 
 API_PREFIX = "/api/v1"
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_log_masking()
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(nhsa_router)  # the national interface, outside /api/v1 (docs/nhsa.md)
     # The pages for people; after the API's error handlers, which their own wrap.
     install_pages(app)
+    install_fhir(app)  # FHIR R4 under /fhir/R4 and its OperationOutcomes (docs/fhir.md)
     return app

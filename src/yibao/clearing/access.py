@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import Session
 
 from yibao.auth.models import User
-from yibao.clearing.models import ClearingStatement
+from yibao.clearing.models import AdvanceFund, ClearingStatement
 from yibao.clock import business_month
 from yibao.errors import Conflict, Forbidden, NotFound
 from yibao.registry import access as registry_access
@@ -92,4 +92,44 @@ def require_month_ended(row: ClearingStatement, *, now: datetime) -> None:
             f"the month {row.year_month} has not ended; it is confirmed from the 1st of the "
             "next month",
             code="clearing.month_open",
+        )
+
+
+# --- the advance fund (预付金) between regions ------------------------------------------------
+
+
+def advance_scope(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition on ``AdvanceFund``: the pairs the actor is a party to, as for the
+    statements (the insured region's centre pays the fund, the treatment region's agency
+    holds it; admins see every pair)."""
+    if is_admin(actor):
+        return true()
+    debtor = registry_access.center_region(session, actor)
+    if debtor is not None:
+        return AdvanceFund.insured_region == debtor
+    creditor = registry_access.treatment_region(session, actor)
+    if creditor is not None:
+        return AdvanceFund.treatment_region == creditor
+    raise Forbidden(
+        "only the agencies of the two regions take part in clearing", code="clearing.forbidden"
+    )
+
+
+def advance_region(session: Session, actor: Actor) -> str | None:
+    """The insured region whose advance funds the actor records (its centre), else None;
+    an admin names the region each time."""
+    return registry_access.center_region(session, actor)
+
+
+def may_record_advance(session: Session, actor: Actor, insured_region: str) -> bool:
+    """Recording (and approving) an advance fund: the centre of the insured region that
+    pays it, or an admin; never the treatment region that receives it."""
+    return registry_access.is_center_of(session, actor, insured_region)
+
+
+def require_advance_recorder(session: Session, actor: Actor, insured_region: str) -> None:
+    if not may_record_advance(session, actor, insured_region):
+        raise Forbidden(
+            "an advance fund is recorded by the centre of the insured region that pays it",
+            code="clearing.advance_not_debtor",
         )

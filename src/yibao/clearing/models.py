@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -57,3 +59,33 @@ class ClearingItem(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("clearing_statements.id"), index=True)
     settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"))
+
+
+class AdvanceFund(Base):
+    """The advance fund (预付金) the insured region has paid the treatment region of a pair,
+    so that the treatment region can pay its institutions before each month is cleared.
+
+    One row per change, never updated: the amount in force on a day is the row of the pair
+    with the latest ``effective_from`` on or before that day (the latest recorded among
+    rows of the same day). Each row was asked for by one user of the insured region's
+    centre (``recorded_by``) and approved by a second one (``approved_by``, 四眼原则).
+    """
+
+    __tablename__ = "advance_funds"
+    __table_args__ = (
+        CheckConstraint("amount_fen >= 0", name="amount"),
+        CheckConstraint("insured_region <> treatment_region", name="pair"),
+        CheckConstraint("approved_by <> recorded_by", name="four_eyes"),
+        Index("ix_advance_funds_pair", "insured_region", "treatment_region", "effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    insured_region: Mapped[str] = mapped_column(String(6))
+    treatment_region: Mapped[str] = mapped_column(String(6))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    effective_from: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(200))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approval_id: Mapped[int] = mapped_column(ForeignKey("approvals.id"), unique=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

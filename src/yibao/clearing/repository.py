@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, case, delete, func, select
 from sqlalchemy.orm import Session
 
-from yibao.clearing.models import ClearingItem, ClearingStatement
+from yibao.clearing.models import AdvanceFund, ClearingItem, ClearingStatement
 from yibao.settlements.models import SettlementRecord
 from yibao.settlements.repository import cleared_between_regions
 
@@ -159,4 +160,80 @@ def outstanding(
     stmt = stmt.group_by(s.insured_region, s.treatment_region).order_by(
         s.insured_region, s.treatment_region
     )
+    return list(session.execute(stmt))
+
+
+def advance_funds_on(
+    session: Session, *, where: ColumnElement[bool], on: date
+) -> list[AdvanceFund]:
+    """Per region pair within ``where`` (the caller's scope), the advance fund in force on
+    ``on``: the row with the latest ``effective_from`` on or before it (the latest
+    recorded on a tie). One query, ranked in the database."""
+    a = AdvanceFund
+    ranked = (
+        select(
+            a.id,
+            func.row_number()
+            .over(
+                partition_by=(a.insured_region, a.treatment_region),
+                order_by=(a.effective_from.desc(), a.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(where, a.effective_from <= on)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(a)
+            .join(ranked, ranked.c.id == a.id)
+            .where(ranked.c.rank == 1)
+            .order_by(a.insured_region, a.treatment_region)
+        )
+    )
+
+
+def advance_fund_history(
+    session: Session,
+    *,
+    where: ColumnElement[bool],
+    insured_region: str,
+    treatment_region: str,
+    limit: int = 50,
+) -> list[AdvanceFund]:
+    """The recorded advance funds of one pair within ``where``, newest effective first."""
+    a = AdvanceFund
+    return list(
+        session.scalars(
+            select(a)
+            .where(
+                where, a.insured_region == insured_region, a.treatment_region == treatment_region
+            )
+            .order_by(a.effective_from.desc(), a.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def fund_payments(
+    session: Session,
+    *,
+    months: tuple[str, ...],
+    insured_region: str | None,
+    treatment_region: str | None,
+) -> list[Row[Any]]:
+    """Per region pair, what the funds paid (pool, supplementary, assistance; reversals
+    count against it) in the settlements clearing counts, stored in ``months``: the sum in
+    fen. One grouped query."""
+    s = SettlementRecord
+    stmt = select(
+        s.insured_region,
+        s.treatment_region,
+        func.sum(s.fund_pay_total_fen).label("fund_fen"),
+    ).where(cleared_between_regions(), s.year_month.in_(months))
+    if insured_region is not None:
+        stmt = stmt.where(s.insured_region == insured_region)
+    if treatment_region is not None:
+        stmt = stmt.where(s.treatment_region == treatment_region)
+    stmt = stmt.group_by(s.insured_region, s.treatment_region)
     return list(session.execute(stmt))

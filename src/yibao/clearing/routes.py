@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -9,8 +11,8 @@ from fastapi import APIRouter, Query, Response
 from yibao.approvals.schemas import ApprovalRead
 from yibao.auth.deps import SessionDep, require_roles
 from yibao.auth.models import User
-from yibao.clearing import service
-from yibao.clearing.schemas import StatementRead
+from yibao.clearing import advance, service
+from yibao.clearing.schemas import AdvanceFundCreate, AdvanceUsageRead, StatementRead
 
 router = APIRouter(prefix="/clearing", tags=["clearing"])
 
@@ -61,4 +63,36 @@ def statement_settlements(statement_id: int, session: SessionDep, user: Clearer)
 )
 def confirm(statement_id: int, session: SessionDep, user: Clearer) -> ApprovalRead:
     approval = service.confirm_statement(session, actor=user, statement_id=statement_id)
+    return ApprovalRead.of(approval)
+
+
+@router.get(
+    "/advance-funds",
+    summary="The advance fund (预付金) of each region pair of the caller, the part in use and "
+    "its warning level (70%, 90%)",
+)
+def advance_funds(
+    session: SessionDep, user: Clearer, on: Annotated[date | None, Query()] = None
+) -> list[AdvanceUsageRead]:
+    return [AdvanceUsageRead.of(row) for row in advance.usage(session, actor=user, on=on)]
+
+
+@router.post(
+    "/advance-funds",
+    status_code=202,
+    summary="Ask to record the advance fund paid to a treatment region; a second user of the "
+    "centre approves (四眼原则)",
+)
+def record_advance_fund(
+    body: AdvanceFundCreate, session: SessionDep, user: Clearer
+) -> ApprovalRead:
+    approval = advance.request_advance_fund(
+        session,
+        actor=user,
+        treatment_region=body.treatment_region,
+        amount=Decimal(body.amount),
+        effective_from=body.effective_from,
+        note=body.note,
+        insured_region=body.insured_region,
+    )
     return ApprovalRead.of(approval)

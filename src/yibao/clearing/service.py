@@ -309,9 +309,9 @@ def month_totals(session: Session, *, actor: User, year: int | None = None) -> l
 
 def outstanding(session: Session, *, actor: User) -> list[Any]:
     """Per region pair on the actor's side of clearing, what is not yet in a confirmed
-    statement (see :func:`repository.outstanding`). Yibao keeps no advance fund (预付金)
-    per region: these are the amounts advanced by the treatment region and not yet
-    confirmed for repayment, nothing more."""
+    statement (see :func:`repository.outstanding`): the amounts advanced by the treatment
+    region and not yet confirmed for repayment, which is the part of the advance fund
+    (预付金) in use (:mod:`yibao.clearing.advance`)."""
     scope = settlement_access.totals_scope(
         session, actor, insured_region=None, treatment_region=None
     )

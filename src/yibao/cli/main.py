@@ -18,6 +18,7 @@ from yibao.demo.cli import demo_command
 from yibao.documents.cli import app as documents_app
 from yibao.filings.cli import app as filings_app
 from yibao.identity import install_log_masking
+from yibao.nhsa.cli import app as institutions_app
 from yibao.policies.cli import catalog_app, policy_app
 from yibao.reconciliation.cli import reconcile_command
 from yibao.recovery.cli import recovery_app
@@ -76,4 +77,5 @@ app.add_typer(recovery_app, name="recovery")
 app.add_typer(reimbursements_app, name="reimbursements")
 app.add_typer(audit_checks_app, name="audit-checks")
 app.add_typer(clearing_app, name="clearing")
+app.add_typer(institutions_app, name="institutions")
 app.command("reconcile")(reconcile_command)

@@ -5,7 +5,9 @@ street offices filed, the hospitals stamped, their centres approved. Since then 
 the Sanya hospitals every month, with one hospital stay, all settled directly at the
 window; so the agencies' dashboards, the clearing of past months and the hospitals' lists
 hold real settlements. 李秀英 also paid a private clinic that does not settle directly
-and claims it back by hand: her claim waits in the Beijing centre's queue.
+and claims it back by hand: her claim waits in the Beijing centre's queue. Both centres
+have paid Sanya an advance fund (预付金), each recorded by one reviewer and approved by a
+second: Beijing's is about 80% in use (a warning on the dashboard), Baoding's about 40%.
 
 Nothing here bypasses a service: each filing, visit, fee line, settlement and claim is the
 service's own answer on the day it happened (the services take that day as ``today``).
@@ -21,7 +23,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from yibao.approvals import service as approvals
 from yibao.auth.models import User
+from yibao.clearing import advance
+from yibao.demo.samples import sample_pdf
 from yibao.documents import service as documents
 from yibao.encounters import service as encounters
 from yibao.filings import service as filings
@@ -29,7 +34,7 @@ from yibao.registry.models import Person
 from yibao.reimbursements import service as reimbursements
 from yibao.reimbursements.schemas import InvoiceIn, LineIn, PayoutIn, ReimbursementCreate
 
-MINIMAL_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+MINIMAL_PDF = sample_pdf()
 MONTHS_OF_HISTORY = 4
 
 # (code, quantity, unit price) of the Sanya catalog: a visit and a stay
@@ -206,4 +211,38 @@ def add_history(
         made["claims"] += 1
 
     attempt("李秀英's reimbursement claim", claim)
+
+    def advance_fund(recorder: str, approver: str, share: int, *, top_up: bool) -> None:
+        """The centre records the advance fund it paid Sanya and a second reviewer approves
+        it: sized from the history, so that ``share`` percent of it is in use today (never
+        below the suggested amount, rounded up to 100 yuan), in force from the 1st of this
+        month. With ``top_up``, an earlier amount (the suggested one) stays in the history,
+        in force from the day the history began."""
+        (pair,) = [
+            u
+            for u in advance.usage(session, actor=users[recorder], on=today)
+            if u.treatment_region == "460200"
+        ]
+        suggested = pair.suggestion.amount_fen
+        needed = -(-pair.in_use_fen * 100 // share)
+        amounts = [(start, suggested)] if top_up else []
+        amounts.append((today.replace(day=1), max(suggested, needed)))
+        for day, fen in amounts:
+            rounded = -(-fen // 10_000) * 10_000
+            asked = advance.request_advance_fund(
+                session,
+                actor=users[recorder],
+                treatment_region="460200",
+                amount=Decimal(rounded) / 100,
+                effective_from=day,
+                note="预付金拨付（按近两个月基金支付测算）",
+                now=_at(day),
+            )
+            approvals.approve(session, actor=users[approver], approval_id=asked.id, now=_at(day))
+
+    # Beijing's fund is 80% in use (a warning, 预警); Baoding's 40% (normal).
+    attempt("Beijing's advance fund", lambda: advance_fund("agency", "agency_2", 80, top_up=True))
+    attempt(
+        "Baoding's advance fund", lambda: advance_fund("agency_bd", "agency_bd_2", 40, top_up=False)
+    )
     return made

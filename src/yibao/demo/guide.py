@@ -40,17 +40,19 @@ def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
         "  filings, settlements and claims; open a settlement for the waterfall from the bill to",
         "  the cash paid; 我的备案 → 申请异地就医备案 applies online (a commitment instead of",
         "  documents where the region allows it); 定点医药机构 searches the hospitals of Sanya.",
-        "- **医院窗口 (hospital, `hospital`)**: 医保窗口 → card "
-        f"{p['wang'].card_number} → 登记 with a deposit → add the lines S0005 × 5 at 30 and",
-        "  D0009 × 40 at 65.10 → 预结算 → 结算 →",
-        "  结算单 (print or PDF); 结算 lists today's settlements, where one is reversed with a",
-        "  reason; 对账 compares the hospital's totals or details; 转诊 stamps a referral form.",
+        f"- **医院窗口 (hospital, `hospital`)**: 医保窗口 → card {p['wang'].card_number} →",
+        "  登记 with a deposit → add the lines S0005 × 5 at 30 and D0009 × 40 at 65.10 →",
+        "  预结算 → 结算 → 结算单 (print or PDF); 结算 lists today's settlements, where one is",
+        "  reversed with a reason; 对账 compares the hospital's totals or details; 转诊 stamps",
+        "  a referral form.",
         "- **街道社保所 (street office, `street_office`)**: 备案 → file for a person of the",
         "  district by identity number, e.g. a resettlement with three Sanya hospitals.",
         "- **经办机构 (agency, `agency`; second reviewer `agency_2`)**: 备案审核 holds 陈静's",
         "  filing; 报销审核 holds 李秀英's claim (documents inline, findings, approve / return /",
         "  reject); 清算 builds last month and asks to confirm it, which `agency_2` approves",
-        "  under 复核; 基金看板 charts the year; 政策 shows the policies and catalogs in force.",
+        "  under 复核; 基金看板 charts the year and shows Beijing's advance fund (预付金) in",
+        "  预警 (over 70 % in use): record a new amount, `agency_2` approves it under 复核;",
+        "  政策 shows the policies and catalogs in force.",
         "- **管理员 (admin, `admin`)**: 用户 creates users and resets passwords; 机构, 统筹区,",
         "  参保单位.",
         "- **注册 (register)**: an insured person without a login registers at /register with",
@@ -182,6 +184,71 @@ def render_guide(result: DemoResult, *, base: str, db_file: Path) -> str:
         f'curl -s -H "Authorization: Bearer $AGENCY_SY" -X POST $YIBAO/clearing/months/{today[:7]}',
         "```",
     ]
+    lines += _national_interface(result, base=base)
+    lines += _fhir(result, base=base)
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in result.notes]
     return "\n".join(lines) + "\n"
+
+
+def _national_interface(result: DemoResult, *, base: str) -> list[str]:
+    """The national interface (docs/nhsa.md): a pass id and secret per institution and a
+    ready-to-run HIS exchange (examples/his_2304.py signs and sends a 2304 sequence)."""
+    if not result.gateway:
+        return []
+    out = [
+        "",
+        "## The national interface (国家医保信息平台 定点医药机构接口)",
+        "",
+        f"HIS systems post one envelope per transaction to {base}/fsi/api/rsfComIfsService/"
+        "callService, signed with their pass id and secret (docs/nhsa.md). One line per",
+        "institution: fixmedins_code, pass id (x-tif-paasid), secret (shown here only).",
+        "",
+        "```",
+    ]
+    for code, (pass_id, secret) in result.gateway.items():
+        institution = result.institutions[code]
+        out.append(f"{code}  {pass_id}  {secret}   # {institution.name}")
+    out.append("```")
+    hospital = "H460200001"
+    if hospital in result.gateway and "wang" in result.persons:
+        pass_id, secret = result.gateway[hospital]
+        card = result.persons["wang"].card_number
+        out += [
+            "",
+            f"A HIS at {result.institutions[hospital].name} admits {result.persons['wang'].name}",
+            "and settles the stay: 9001 → 1101 → 2401 → 2301 → 2303 → 2304, each answer printed",
+            "(standard library and httpx only):",
+            "",
+            "```sh",
+            f"python examples/his_2304.py --base {base} --code {hospital} \\",
+            f"    --pass-id {pass_id} --secret={secret} --card {card}",
+            "```",
+        ]
+    return out
+
+
+def _fhir(result: DemoResult, *, base: str) -> list[str]:
+    """FHIR R4 (docs/fhir.md): the capability statement, a patient search, and a ready-to-run
+    ``Claim/$submit`` with a FHIR client library."""
+    hospital = "H460200001"
+    if hospital not in result.institutions or "wang" not in result.persons:
+        return []
+    card = result.persons["wang"].card_number
+    return [
+        "",
+        "## FHIR R4",
+        "",
+        f"{base}/fhir/R4 speaks FHIR R4 (JSON) with the same tokens (docs/fhir.md): Patient,",
+        "Coverage, CoverageEligibilityRequest/$submit, Claim/$submit, ExplanationOfBenefit,",
+        "PaymentReconciliation. The Sanya hospital pre-settles and settles a stay with",
+        "fhirpy (pip install fhirpy), then reads the ExplanationOfBenefit:",
+        "",
+        "```sh",
+        f"curl -s {base}/fhir/R4/metadata",
+        'curl -s -H "Authorization: Bearer $HOSPITAL" '
+        f'"{base}/fhir/R4/Patient?identifier=urn:yibao:fhir:NamingSystem:insurance-card|{card}"',
+        f"python examples/fhir_claim_submit.py --base {base} \\",
+        f"    --token {result.tokens['hospital']} --card {card} --institution {hospital}",
+        "```",
+    ]

@@ -19,11 +19,14 @@ from sqlalchemy.orm import Session
 
 from yibao.auth.models import User
 from yibao.clock import china_today
+from yibao.config import get_settings
 from yibao.data import demo_path
 from yibao.demo.activity import add_history
+from yibao.demo.samples import sample_pdf
 from yibao.documents import service as documents
 from yibao.filings import service as filings
 from yibao.identity import make_identity_number
+from yibao.nhsa.credentials import issue_credential
 from yibao.policies import service as policies
 from yibao.registry import service as registry
 from yibao.registry.models import Institution, Person
@@ -134,6 +137,7 @@ USERS: list[tuple[str, str, str, dict[str, str]]] = [
     ("hospital_sy2", "三亚示范第二人民医院医保办", "hospital", {"institution": "H460200003"}),
     ("hospital_bj", "北京示范第一医院医保办", "hospital", {"institution": "H110000001"}),
     ("agency_bd", "保定市医保中心审核员", "agency", {"agency": "bd_center"}),
+    ("agency_bd_2", "保定市医保中心复核员", "agency", {"agency": "bd_center"}),
     ("street_office_bd", "莲池区街道社保所窗口", "street_office", {"agency": "bd_street"}),
     ("pharmacy_sy", "三亚示范大药房", "hospital", {"institution": "P460200001"}),
     ("insured_zhang", "张伟", "insured", {"person": "zhang"}),
@@ -146,7 +150,7 @@ def demo_password(key: str) -> str:
     return f"demo-{key}"
 
 
-MINIMAL_PDF = b"%PDF-1.4\n% Yibao demo document\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+MINIMAL_PDF = sample_pdf()
 
 
 @dataclass
@@ -159,10 +163,20 @@ class DemoResult:
     notes: list[str] = field(default_factory=list)
     today: date = field(default_factory=date.today)
     history: dict[str, int] = field(default_factory=dict)
+    # The national interface: each institution's code -> (pass id, secret), shown once.
+    gateway: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
-def load_demo(session: Session, *, upload_dir: Path, today: date | None = None) -> DemoResult:
-    """Fill an empty, migrated database with the demo data."""
+def load_demo(
+    session: Session,
+    *,
+    upload_dir: Path,
+    today: date | None = None,
+    gateway_secret_key: str | None = None,
+) -> DemoResult:
+    """Fill an empty, migrated database with the demo data. ``gateway_secret_key`` is the
+    platform's secret key the national interface's secrets are encrypted with (default:
+    the settings' ``YIBAO_SECRET_KEY``, which the server started afterwards reads too)."""
     today = today or china_today()
     result = DemoResult(today=today)
     for code, name in REGIONS:
@@ -247,6 +261,7 @@ def load_demo(session: Session, *, upload_dir: Path, today: date | None = None) 
         today=today,
         notes=result.notes,
     )
+    _gateway_credentials(session, result, secret_key=gateway_secret_key)
     return result
 
 
@@ -344,3 +359,18 @@ def _demo_filings(session: Session, result: DemoResult, *, upload_dir: Path, tod
     attempt("resettled_retiree", resettled)
     attempt("posted_worker", posted)
     attempt("emergency", emergency)
+
+
+def _gateway_credentials(session: Session, result: DemoResult, *, secret_key: str | None) -> None:
+    """A pass id and secret for each hospital and pharmacy (the national interface,
+    docs/nhsa.md): the pass id is fixed (``demo-`` and the code), the secret random."""
+    key = secret_key if secret_key is not None else get_settings().secret_key
+    for code, institution in result.institutions.items():
+        issued = issue_credential(
+            session,
+            institution_id=institution.id,
+            secret_key=key,
+            pass_id=f"demo-{code.lower()}",
+            actor=ACTOR,
+        )
+        result.gateway[code] = (issued.pass_id, issued.secret)

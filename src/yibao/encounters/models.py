@@ -47,6 +47,9 @@ class Encounter(Base):
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     liability: Mapped[str | None] = mapped_column(String(30))
     diagnosis: Mapped[str | None] = mapped_column(String(20))
+    # The discharge day the hospital recorded (出院办理, the national interface's 2402);
+    # None until then, and again after the discharge is cancelled (2405).
+    discharged_on: Mapped[date | None] = mapped_column(Date)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -69,6 +72,9 @@ class FeeLine(Base):
     quantity_e4: Mapped[int] = mapped_column(BigInteger)
     unit_price_e4: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(12), default="active")
+    # The hospital's own code of the item (医疗机构目录编码), kept for reconciliation; the
+    # line is settled by ``code``, the treatment region's catalog code.
+    hospital_code: Mapped[str | None] = mapped_column(String(60))
     uploaded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

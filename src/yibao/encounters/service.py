@@ -57,6 +57,8 @@ class FeeLineIn:
     code: str
     quantity: Decimal
     unit_price: Decimal
+    # The hospital's own code of the item (医疗机构目录编码), kept beside the catalog code.
+    hospital_code: str | None = None
 
 
 def find_patient(
@@ -289,6 +291,7 @@ def upload_fees(
             quantity_e4=to_e4(line.quantity),
             unit_price_e4=to_e4(line.unit_price),
             state=FEE_ACTIVE,
+            hospital_code=line.hospital_code,
         )
         for line in lines
     ]
@@ -546,3 +549,110 @@ def settle_encounter(
     )
     repo.set_encounter_state(session, encounter, new_state)
     return stored, result
+
+
+# --- the HIS's own steps: visit information, discharge and its cancellation ------------
+
+
+def record_visit(
+    session: Session,
+    *,
+    encounter_id: int,
+    institution_id: int | None,
+    diagnosis: str | None,
+    actor: Actor = None,
+) -> Encounter:
+    """Visit information (就诊信息上传): the main diagnosis (ICD-10) of an open encounter."""
+    encounter = own_encounter(
+        session, encounter_id=encounter_id, institution_id=institution_id, lock=True
+    )
+    encounter_next(encounter.state, "upload_fees")  # only while the encounter is open
+    if diagnosis is not None and len(diagnosis) > 20:
+        raise ValidationFailed(
+            "diagnosis: a diagnosis code has at most 20 characters", code="encounter.diagnosis"
+        )
+    before = encounter.diagnosis
+    encounter.diagnosis = diagnosis
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="encounter.visit",
+        entity="encounter",
+        entity_id=encounter.id,
+        before={"diagnosis": before},
+        after={"diagnosis": diagnosis},
+    )
+    return encounter
+
+
+def record_discharge(
+    session: Session,
+    *,
+    encounter_id: int,
+    institution_id: int | None,
+    on: date,
+    today: date | None = None,
+    actor: Actor = None,
+) -> Encounter:
+    """Discharge (出院办理) of an open inpatient admission: the day is the one its
+    settlement is made on. Not before the admission, not in the future (China time)."""
+    encounter = own_encounter(
+        session, encounter_id=encounter_id, institution_id=institution_id, lock=True
+    )
+    encounter_next(encounter.state, "pre_settle")  # only while the encounter is open
+    if encounter.setting != "inpatient":
+        raise ValidationFailed(
+            "only an inpatient admission is discharged", code="encounter.not_inpatient"
+        )
+    if on < encounter.started_on:
+        raise ValidationFailed(
+            f"the discharge day {on.isoformat()} is before the admission "
+            f"({encounter.started_on.isoformat()})",
+            code="encounter.discharge_date",
+        )
+    _not_in_future(on, today, "discharged_on", code="encounter.date_future")
+    before = encounter.discharged_on
+    encounter.discharged_on = on
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="encounter.discharge",
+        entity="encounter",
+        entity_id=encounter.id,
+        before={"discharged_on": before.isoformat() if before else None},
+        after={"discharged_on": on.isoformat()},
+    )
+    return encounter
+
+
+def cancel_discharge(
+    session: Session,
+    *,
+    encounter_id: int,
+    institution_id: int | None,
+    actor: Actor = None,
+) -> Encounter:
+    """Cancel a discharge (出院撤销) not yet settled: the patient is in hospital again."""
+    encounter = own_encounter(
+        session, encounter_id=encounter_id, institution_id=institution_id, lock=True
+    )
+    encounter_next(encounter.state, "pre_settle")  # only while the encounter is open
+    if encounter.discharged_on is None:
+        raise ValidationFailed(
+            "the patient was not discharged; nothing to cancel", code="encounter.not_discharged"
+        )
+    before = encounter.discharged_on
+    encounter.discharged_on = None
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="encounter.cancel_discharge",
+        entity="encounter",
+        entity_id=encounter.id,
+        before={"discharged_on": before.isoformat()},
+        after={"discharged_on": None},
+    )
+    return encounter

@@ -21,6 +21,7 @@ from yibao.filings import rules
 from yibao.filings.models import Filing
 from yibao.filings.policy import filing_policy_for
 from yibao.registry import access as registry_access
+from yibao.registry import service as registry_service
 from yibao.registry.models import Person
 
 
@@ -126,3 +127,51 @@ def local_use_for(
         filing_type=first.category if first else None,
         destination=first.destination if first else None,
     )
+
+
+def filings_in_force(
+    session: Session, *, actor: User | str, person: Person, on: date
+) -> list[tuple[FilingInfo, bool | None]]:
+    """The filings in force on ``on`` that ``actor`` may know of, each with whether it
+    applies at the actor's own hospital (None when the actor is no hospital).
+
+    A hospital learns what its window shows (the filing that applies in its region, and
+    whether it covers this hospital); the person, their unit, the desks of the insured
+    region and admins (who may act for the person) every filing in force, long-term
+    first; anyone else nothing. The caller has already checked that ``actor`` may see
+    ``person`` (:func:`yibao.registry.access.visible_person`).
+    """
+    if not isinstance(actor, str) and actor.role == "hospital":
+        institution_id = registry_access.institution_of(actor)
+        institution = registry_service.get_institution(session, institution_id=institution_id)
+        here = filing_info_for(
+            session, person_id=person.id, on=on, treatment_region=institution.region_code
+        )
+        if here is None:
+            return []
+        covers = (
+            filing_info_for(
+                session,
+                person_id=person.id,
+                on=on,
+                treatment_region=institution.region_code,
+                institution_id=institution_id,
+            )
+            is not None
+        )
+        return [(here, covers)]
+    if not registry_access.may_act_for(session, actor, person):
+        return []
+    return [
+        (
+            FilingInfo(
+                type=filing.category,
+                destination=filing.destination,
+                valid_from=filing.valid_from,
+                valid_to=filing.valid_to,
+            ),
+            None,
+        )
+        for filing in repo.applying(session, person_id=person.id, on=on)
+        if filing.valid_from is not None
+    ]

@@ -90,6 +90,9 @@ class Filing(Base):
     locked_until: Mapped[date | None] = mapped_column(Date)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # How the agency reaches the applicant during the review (备案申请表的联系方式).
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_address: Mapped[str | None] = mapped_column(String(200))
     # Withdrawn before a decision (撤回): kept for the history, blocks no new filing.
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
     renews_filing_id: Mapped[int | None] = mapped_column(ForeignKey("filings.id"))

@@ -914,6 +914,7 @@ def record_application_form(
     """Store the application form (备案申请表) with the applicant's contact details."""
     filing = _open_for_applicant(session, actor, filing_id)
     contact = _validated_contact(contact)
+    filing.contact_phone, filing.contact_address = contact.phone, contact.address
     person = _person(session, filing.person_id)
     data = application_form_pdf(
         person_name=person.name,

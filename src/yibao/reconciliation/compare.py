@@ -144,3 +144,71 @@ def parse_details_csv(text: str, source: str) -> list[Record]:
             amounts.append(value.quantize(FEN))
         records.append(Record(ref, amounts[0], amounts[1]))
     return records
+
+
+# --- entries known by the settlement's own id, with the account payment ----------------
+# The national interface's detail reconciliation (3202) lists each settlement by the id
+# Yibao answered, with its encounter, its person, the account payment and whether it is a
+# reversal; its totals (3201) include the account payment.
+
+ENTRY_FIELDS = ("encounter", "person", "total", "fund_pay", "account_pay", "reversal")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One settlement (or reversal, negative amounts) known by its settlement id."""
+
+    ref: str
+    encounter: str
+    person: str
+    total: Decimal
+    fund_pay: Decimal
+    account_pay: Decimal
+    reversal: bool
+
+
+def entry_totals(entries: Sequence[Entry]) -> tuple[Totals, Decimal]:
+    """(count, total, fund pay) and the account payments, summed."""
+    records = [Record(e.ref, e.total, e.fund_pay) for e in entries]
+    return totals_of(records), sum((e.account_pay for e in entries), _ZERO)
+
+
+def reconcile_entries(
+    ours: Sequence[Entry],
+    *,
+    theirs: Totals,
+    account_pay: Decimal | None = None,
+    details: Sequence[Entry] | None = None,
+) -> Outcome:
+    """Compare totals (and the account payments when stated), then every detail by its
+    settlement id, field by field, in a stable order."""
+    outcome = reconcile([Record(e.ref, e.total, e.fund_pay) for e in ours], theirs=theirs)
+    differences = list(outcome.differences)
+    _, our_account = entry_totals(ours)
+    if account_pay is not None and our_account != account_pay:
+        differences.append(
+            Difference(
+                "totals_differ", None, "account_pay", _money(our_account), _money(account_pay)
+            )
+        )
+    if details is not None:
+        by_ref = {e.ref: e for e in ours}
+        theirs_by_ref = {e.ref: e for e in details}
+        for ref in sorted(by_ref.keys() - theirs_by_ref.keys(), key=_ref_order):
+            differences.append(Difference("missing", ref, "total", _money(by_ref[ref].total)))
+        for ref in sorted(theirs_by_ref.keys() - by_ref.keys(), key=_ref_order):
+            differences.append(
+                Difference("extra", ref, "total", None, _money(theirs_by_ref[ref].total))
+            )
+        for ref in sorted(by_ref.keys() & theirs_by_ref.keys(), key=_ref_order):
+            mine, other = by_ref[ref], theirs_by_ref[ref]
+            for name in ENTRY_FIELDS:
+                a, b = getattr(mine, name), getattr(other, name)
+                if a != b:
+                    show = _money if isinstance(a, Decimal) else str
+                    differences.append(Difference("amount_differs", ref, name, show(a), show(b)))
+    return Outcome(outcome.ours, theirs, tuple(differences))
+
+
+def _ref_order(ref: str) -> tuple[int, str]:
+    return (int(ref), "") if ref.isdigit() else (1 << 62, ref)

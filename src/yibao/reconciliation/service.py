@@ -18,7 +18,14 @@ from yibao.errors import Forbidden, InvalidInput, NotFound, ValidationFailed
 from yibao.money import from_fen, to_fen
 from yibao.reconciliation import access
 from yibao.reconciliation import repository as repo
-from yibao.reconciliation.compare import Record, Totals, parse_details_csv, reconcile
+from yibao.reconciliation.compare import (
+    Entry,
+    Record,
+    Totals,
+    parse_details_csv,
+    reconcile,
+    reconcile_entries,
+)
 from yibao.reconciliation.models import Reconciliation
 from yibao.registry.models import Institution
 from yibao.settlements.models import SettlementRecord
@@ -129,3 +136,81 @@ def list_reconciliations(
         where=access.reconciliation_scope(session, actor),
         institution_id=institution_id,
     )
+
+
+def entry_of(settlement: SettlementRecord) -> Entry:
+    """A stored settlement or reversal as an entry known by its own id."""
+    return Entry(
+        ref=str(settlement.id),
+        encounter=str(settlement.encounter_id) if settlement.encounter_id is not None else "",
+        person=str(settlement.person_id),
+        total=from_fen(settlement.total_fen),
+        fund_pay=from_fen(settlement.fund_pay_total_fen),
+        account_pay=from_fen(settlement.account_pay_fen),
+        reversal=settlement.kind == "reversal",
+    )
+
+
+def submit_entry_reconciliation(
+    session: Session,
+    *,
+    actor: User,
+    period_from: date,
+    period_to: date,
+    count: int,
+    total: Decimal,
+    fund_pay: Decimal,
+    account_pay: Decimal | None = None,
+    entries: list[Entry] | None = None,
+    institution_id: int | None = None,
+    now: datetime | None = None,
+) -> Reconciliation:
+    """Like :func:`submit_reconciliation`, with the settlements known by their own ids
+    (the ids Yibao answered), the account payments compared too, and the details given
+    as entries (the face parses its own file format). Stored and audited the same way."""
+    institution = _institution_for(session, actor, institution_id)
+    if period_to < period_from:
+        raise ValidationFailed("the period ends before it starts", code="reconcile.period")
+    ours = [
+        entry_of(s)
+        for s in repo.settlements_of(
+            session, institution_id=institution.id, period_from=period_from, period_to=period_to
+        )
+    ]
+    outcome = reconcile_entries(
+        ours, theirs=Totals(count, total, fund_pay), account_pay=account_pay, details=entries
+    )
+    row = Reconciliation(
+        institution_id=institution.id,
+        period_from=period_from,
+        period_to=period_to,
+        stated_count=count,
+        stated_total_fen=to_fen(total),
+        stated_fund_pay_fen=to_fen(fund_pay),
+        our_count=outcome.ours.count,
+        our_total_fen=to_fen(outcome.ours.total),
+        our_fund_pay_fen=to_fen(outcome.ours.fund_pay),
+        details_given=entries is not None,
+        status=outcome.status,
+        differences=[d.as_dict() for d in outcome.differences],
+        submitted_by=actor.id,
+        submitted_at=now or datetime.now(UTC),
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="reconciliation.submit",
+        entity="reconciliation",
+        entity_id=row.id,
+        before=None,
+        after={
+            "institution_id": institution.id,
+            "period": [period_from.isoformat(), period_to.isoformat()],
+            "status": row.status,
+            "differences": len(row.differences),
+        },
+        at=row.submitted_at,
+    )
+    return row

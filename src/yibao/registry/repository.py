@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
@@ -113,6 +113,14 @@ def family_links(session: Session, person_id: int) -> Sequence[tuple[FamilyLink,
         .order_by(FamilyLink.id)
     ).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def persons_by_id(session: Session, ids: Iterable[int]) -> dict[int, Person]:
+    """The persons of ``ids``, by id, in one query (none asked: no query)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(wanted)))}
 
 
 def family_link(session: Session, person_id: int, relative_id: int) -> FamilyLink | None:

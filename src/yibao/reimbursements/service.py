@@ -38,6 +38,7 @@ from yibao.filings.service import filing_info_for
 from yibao.identity import mask_identity_number, validate_identity_number
 from yibao.invoices import normalise_invoice_number
 from yibao.money import from_fen, to_fen
+from yibao.registry import service as registry
 from yibao.registry.models import Institution, Person
 from yibao.reimbursements import access, checks
 from yibao.reimbursements import repository as repo
@@ -793,11 +794,7 @@ def finding_codes_by_claim(
 
 def claimants(session: Session, claims: list[ReimbursementClaim]) -> dict[int, Person]:
     """The persons of claims the caller already holds, by id, in one query."""
-    ids = {claim.person_id for claim in claims}
-    if not ids:
-        return {}
-    rows = session.scalars(select(Person).where(Person.id.in_(ids)))
-    return {person.id: person for person in rows}
+    return registry.persons_by_id(session, (claim.person_id for claim in claims))
 
 
 def claim_document(

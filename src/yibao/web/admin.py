@@ -12,7 +12,6 @@ from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.auth.deps import SessionDep
@@ -20,11 +19,12 @@ from yibao.auth.models import ROLES, User
 from yibao.clock import as_utc
 from yibao.registry import repository as registry_repo
 from yibao.registry import service as registry
-from yibao.registry.models import Institution, Person
+from yibao.registry.models import Institution
 from yibao.users import service as users
-from yibao.web.forms import FormError, attempt
+from yibao.web.forms import FormError, act, attempt, status_of
 from yibao.web.i18n import N_
 from yibao.web.page import AdminPage, Page, check_csrf, now
+from yibao.web.paging import PageNumber, Paging
 from yibao.web.routes import MAX_ID, PageRoute
 
 PER_PAGE: Final = 50
@@ -57,6 +57,13 @@ router = APIRouter(
 )
 
 
+def _named(text: str) -> str:
+    """A name typed in a form: given, without the spaces around it."""
+    if not text.strip():
+        raise FormError(NAME_REQUIRED)
+    return text.strip()
+
+
 def _int(text: str) -> int | None:
     text = text.strip()
     return int(text) if text.isdigit() and len(text) < 12 else None
@@ -65,20 +72,25 @@ def _int(text: str) -> int | None:
 # --- users ----------------------------------------------------------------------------------
 
 
-def _person_names(session: Session, ids: set[int]) -> dict[int, str]:
-    """Names of the persons bound to insured users, in one query."""
-    if not ids:
-        return {}
-    rows = session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
-    return {person_id: name for person_id, name in rows}
-
-
 def _workplaces(session: Session) -> dict[str, Any]:
-    """The choices of the user form, and names for the list."""
+    """The choices of the user form."""
     return {
         "agencies": registry_repo.list_agencies(session),
         "institutions": registry_repo.list_institutions(session),
         "units": registry_repo.list_units(session),
+    }
+
+
+def _workplace_names(
+    session: Session, places: dict[str, Any], users_shown: list[User]
+) -> dict[str, dict[Any, str]]:
+    """Where each user shown works, by name: agency, institution, unit or bound person."""
+    persons = registry.persons_by_id(session, (u.person_id for u in users_shown if u.person_id))
+    return {
+        "agency_names": {a.id: a.name for a in places["agencies"]},
+        "institution_names": {i.id: i.name for i in places["institutions"]},
+        "unit_names": {u.id: u.name for u in places["units"]},
+        "person_names": {person_id: p.name for person_id, p in persons.items()},
     }
 
 
@@ -93,20 +105,18 @@ def _users_page(
     form: dict[str, str] | None = None,
     issued: dict[str, Any] | None = None,
 ) -> Response:
-    rows = users.list_users_page(
-        session, role=role or None, limit=PER_PAGE + 1, offset=(number - 1) * PER_PAGE
+    ask = Paging(number, PER_PAGE)
+    rows, next_page = ask.split(
+        users.list_users_page(session, role=role or None, limit=ask.limit, offset=ask.offset)
     )
     places = _workplaces(session)
     context: dict[str, Any] = {
-        "users": rows[:PER_PAGE],
+        "users": rows,
         "role": role,
         "roles": ROLES,
         "number": number,
-        "next_page": number + 1 if len(rows) > PER_PAGE else None,
-        "agency_names": {a.id: a.name for a in places["agencies"]},
-        "institution_names": {i.id: i.name for i in places["institutions"]},
-        "unit_names": {u.id: u.name for u in places["units"]},
-        "person_names": _person_names(session, {u.person_id for u in rows if u.person_id}),
+        "next_page": next_page,
+        **_workplace_names(session, places, rows),
         "locked": {
             u.id for u in rows if u.locked_until is not None and as_utc(u.locked_until) > now()
         },
@@ -116,9 +126,9 @@ def _users_page(
         "agency_kinds": AGENCY_KINDS,
         **places,
     }
-    if request.headers.get("HX-Request") == "true" and error is None and issued is None:
+    if page.htmx and error is None and issued is None:
         return page.render("admin_user_table.html", **context)
-    return page.render("admin_users.html", status_code=error["status"] if error else 200, **context)
+    return page.render("admin_users.html", status_code=status_of(error), **context)
 
 
 @router.get("/admin/users")
@@ -129,7 +139,7 @@ def user_list(
     role: Annotated[
         Literal["", "insured", "unit", "street_office", "agency", "hospital", "admin"], Query()
     ] = "",
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
 ) -> Response:
     """Users, newest first, by role; the form to create one."""
     return _users_page(page, session, request, role=role, number=number)
@@ -153,8 +163,7 @@ def create_user(
     actor = page.actor
 
     def create() -> tuple[User, str]:
-        if not name.strip():
-            raise FormError(NAME_REQUIRED)
+        named = _named(name)
         person_id = None
         if role == "insured":
             if not identity_number.strip():
@@ -167,7 +176,7 @@ def create_user(
             person_id = person.id
         issued = users.create_user(
             session,
-            name=name.strip(),
+            name=named,
             role=role,
             person_id=person_id,
             unit_id=_int(unit_id) if role == "unit" else None,
@@ -223,13 +232,10 @@ def _user_page(
     places = _workplaces(session)
     return page.render(
         "admin_user.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         user=user,
         locked=user.locked_until is not None and as_utc(user.locked_until) > now(),
-        agency_names={a.id: a.name for a in places["agencies"]},
-        institution_names={i.id: i.name for i in places["institutions"]},
-        unit_names={u.id: u.name for u in places["units"]},
-        person_names=_person_names(session, {user.person_id} if user.person_id else set()),
+        **_workplace_names(session, places, [user]),
         error=error,
         issued=issued,
         unlocked=unlocked,
@@ -284,7 +290,7 @@ def _regions_page(
 ) -> Response:
     return page.render(
         "admin_regions.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         regions=registry_repo.list_regions(session),
         error=error,
         form=form or {"code": "", "name": ""},
@@ -310,16 +316,15 @@ def create_region(
     name: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     actor = page.actor
-
-    def create() -> Any:
-        if not name.strip():
-            raise FormError(NAME_REQUIRED)
-        return registry.create_region(session, code=code.strip(), name=name.strip(), actor=actor)
-
-    region, error = attempt(session, create)
-    if region is None:
-        return _regions_page(page, session, error=error, form={"code": code, "name": name})
-    return page.redirect(f"/admin/regions?done={region.code}")
+    return act(
+        page,
+        session,
+        lambda: registry.create_region(session, code=code.strip(), name=_named(name), actor=actor),
+        then=lambda region: f"/admin/regions?done={region.code}",
+        failed=lambda error: _regions_page(
+            page, session, error=error, form={"code": code, "name": name}
+        ),
+    )
 
 
 # --- institutions ---------------------------------------------------------------------------
@@ -368,13 +373,14 @@ def _institutions_page(
     error: dict[str, Any] | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
+    ask = Paging(number, PER_PAGE)
     rows = registry_repo.list_institutions(session, region_code=region or None, kind=kind or None)
-    start = (number - 1) * PER_PAGE
+    shown, next_page = ask.split(rows[ask.offset :])
     return page.render(
         "admin_institutions.html",
-        status_code=error["status"] if error else 200,
-        institutions=rows[start : start + PER_PAGE],
-        next_page=number + 1 if len(rows) > start + PER_PAGE else None,
+        status_code=status_of(error),
+        institutions=shown,
+        next_page=next_page,
         number=number,
         region=region,
         kind=kind,
@@ -392,7 +398,7 @@ def institution_list(
     session: SessionDep,
     region: Annotated[str, Query(pattern=r"^(\d{6})?$")] = "",
     kind: Annotated[Literal["hospital", "pharmacy", ""], Query()] = "",
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
 ) -> Response:
     """Designated institutions, by region and kind; the form to add one."""
     return _institutions_page(page, session, region=region, kind=kind, number=number)
@@ -424,12 +430,10 @@ def create_institution(
     }
 
     def create() -> Institution:
-        if not name.strip() or not code.strip():
-            raise FormError(NAME_REQUIRED)
         return registry.create_institution(
             session,
-            code=code.strip(),
-            name=name.strip(),
+            code=_named(code),
+            name=_named(name),
             region_code=region_code,
             kind=kind,
             level=_level(kind, level),
@@ -439,10 +443,13 @@ def create_institution(
             actor=actor,
         )
 
-    institution, error = attempt(session, create)
-    if institution is None:
-        return _institutions_page(page, session, error=error, form=form)
-    return page.redirect(f"/admin/institutions/{institution.id}?saved=1")
+    return act(
+        page,
+        session,
+        create,
+        then=lambda institution: f"/admin/institutions/{institution.id}?saved=1",
+        failed=lambda error: _institutions_page(page, session, error=error, form=form),
+    )
 
 
 def _institution_page(
@@ -457,7 +464,7 @@ def _institution_page(
     institution = registry.get_institution(session, institution_id=institution_id)
     return page.render(
         "admin_institution.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         institution=institution,
         region_name=registry.get_region(session, code=institution.region_code).name,
         kinds=INSTITUTION_KINDS,
@@ -494,13 +501,11 @@ def update_institution(
     institution = registry.get_institution(session, institution_id=institution_id)
 
     def update() -> Institution:
-        if not name.strip():
-            raise FormError(NAME_REQUIRED)
         return registry.update_institution(
             session,
             institution_id=institution_id,
             changes={
-                "name": name.strip(),
+                "name": _named(name),
                 "level": _level(institution.kind, level),
                 "specialty": specialty,
                 "designated": designated == "on",
@@ -509,18 +514,23 @@ def update_institution(
             actor=actor,
         )
 
-    changed, error = attempt(session, update)
-    if changed is None:
-        form = {
-            **_institution_form(institution),
-            "name": name,
-            "level": level,
-            "specialty": specialty,
-            "designated": designated,
-            "networked": networked,
-        }
-        return _institution_page(page, session, institution_id, error=error, form=form)
-    return page.redirect(f"/admin/institutions/{institution_id}?saved=1")
+    form = {
+        **_institution_form(institution),
+        "name": name,
+        "level": level,
+        "specialty": specialty,
+        "designated": designated,
+        "networked": networked,
+    }
+    return act(
+        page,
+        session,
+        update,
+        then=f"/admin/institutions/{institution_id}?saved=1",
+        failed=lambda error: _institution_page(
+            page, session, institution_id, error=error, form=form
+        ),
+    )
 
 
 # --- units ----------------------------------------------------------------------------------
@@ -535,14 +545,14 @@ def _units_page(
     form: dict[str, str] | None = None,
     done: int | None = None,
 ) -> Response:
-    rows = registry.list_units(session, actor=page.actor)
-    start = (number - 1) * PER_PAGE
+    ask = Paging(number, PER_PAGE)
+    shown, next_page = ask.split(registry.list_units(session, actor=page.actor)[ask.offset :])
     regions = registry_repo.list_regions(session)
     return page.render(
         "admin_units.html",
-        status_code=error["status"] if error else 200,
-        units=list(rows)[start : start + PER_PAGE],
-        next_page=number + 1 if len(rows) > start + PER_PAGE else None,
+        status_code=status_of(error),
+        units=shown,
+        next_page=next_page,
         number=number,
         regions=regions,
         region_names={r.code: r.name for r in regions},
@@ -556,7 +566,7 @@ def _units_page(
 def unit_list(
     page: AdminPage,
     session: SessionDep,
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
     done: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """Insured units (参保单位); the form to add one (the registry keeps no edits of a unit)."""
@@ -571,17 +581,14 @@ def create_unit(
     region_code: Annotated[str, Form(max_length=6)] = "",
 ) -> Response:
     actor = page.actor
-
-    def create() -> Any:
-        if not name.strip():
-            raise FormError(NAME_REQUIRED)
-        return registry.create_unit(
-            session, name=name.strip(), region_code=region_code, actor=actor
-        )
-
-    unit, error = attempt(session, create)
-    if unit is None:
-        return _units_page(
+    return act(
+        page,
+        session,
+        lambda: registry.create_unit(
+            session, name=_named(name), region_code=region_code, actor=actor
+        ),
+        then=lambda unit: f"/admin/units?done={unit.id}",
+        failed=lambda error: _units_page(
             page, session, error=error, form={"name": name, "region_code": region_code}
-        )
-    return page.redirect(f"/admin/units?done={unit.id}")
+        ),
+    )

@@ -18,22 +18,22 @@ from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.approvals import service as approvals
 from yibao.approvals.models import Approval
 from yibao.auth.deps import SessionDep
-from yibao.clock import business_date
 from yibao.errors import Forbidden
 from yibao.identity import mask_identity_number
 from yibao.policies import service as policies
 from yibao.recovery import service as recovery
 from yibao.recovery.models import RecoveryCase
+from yibao.registry import service as registry
 from yibao.registry.models import Person
-from yibao.web.forms import FormError, attempt, decimal_field
+from yibao.web.forms import FormError, act, decimal_field, status_of
 from yibao.web.i18n import N_
-from yibao.web.page import AgencyPage, Page, check_csrf, now
+from yibao.web.page import AgencyPage, Page, check_csrf, current_day, now
+from yibao.web.paging import PageNumber, Paging
 from yibao.web.routes import MAX_ID, Names, PageRoute
 
 router = APIRouter(
@@ -47,6 +47,7 @@ ITEMS_PER_PAGE: Final = 50
 APPROVAL_KINDS: Final = {
     "account.movement": N_("Personal account movement by hand"),
     "clearing.confirm": N_("Confirmation of a clearing statement"),
+    "clearing.advance_fund": N_("Recording of an advance fund between regions"),
     "reimbursement.override_findings": N_("Approval of a claim despite blocking findings"),
 }
 APPROVAL_STATES: Final = {
@@ -87,19 +88,7 @@ NO_REASON: Final = N_("Write the reason for the rejection.")
 BAD_AMOUNT: Final = N_("The amount recovered is a number of yuan, such as 1200 or 1200.50.")
 
 
-def _today() -> date:
-    return business_date(now())
-
-
 # --- four eyes (双人复核) -------------------------------------------------------------------
-
-
-def _person_names(session: Session, ids: set[int]) -> dict[int, str]:
-    """Names of the persons an approval's request is about, in one query."""
-    if not ids:
-        return {}
-    rows = session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
-    return {person_id: name for person_id, name in rows}
 
 
 def _described(
@@ -120,6 +109,18 @@ def _described(
             amount=abs(amount),
             movement=payload.get("kind", ""),
             ref=payload.get("ref"),
+        )
+    elif approval.kind == "clearing.advance_fund":
+        try:
+            effective_from: date | None = date.fromisoformat(str(payload.get("effective_from")))
+        except ValueError:
+            effective_from = None
+        what.update(
+            debtor=str(payload.get("insured_region", "")),
+            creditor=str(payload.get("treatment_region", "")),
+            amount_fen=int(payload.get("amount_fen", 0)),
+            effective_from=effective_from,
+            note=payload.get("note"),
         )
     return {
         "approval": approval,
@@ -144,11 +145,11 @@ def _approvals_page(
     person_ids = {
         int(json.loads(a.payload).get("person_id", 0)) for a in rows if a.kind == "account.movement"
     }
-    persons = _person_names(session, person_ids)
+    persons = {pid: p.name for pid, p in registry.persons_by_id(session, person_ids).items()}
     users = approvals.user_names(session, rows)
     return page.render(
         "agency_approvals.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         items=[_described(a, persons, users) for a in rows],
         names=Names(session),
         state=state,
@@ -179,12 +180,15 @@ def approve(
 ) -> Response:
     """A second person approves: the act is carried out now (the service decides who)."""
     actor = page.actor
-    _done, error = attempt(
-        session, lambda: approvals.approve(session, actor=actor, approval_id=approval_id)
+    return act(
+        page,
+        session,
+        lambda: approvals.approve(session, actor=actor, approval_id=approval_id),
+        then="/agency/approvals?state=approved",
+        failed=lambda error: _approvals_page(
+            page, session, state="pending", error=error, failed=approval_id
+        ),
     )
-    if error is None:
-        return page.redirect("/agency/approvals?state=approved")
-    return _approvals_page(page, session, state="pending", error=error, failed=approval_id)
 
 
 @router.post("/agency/approvals/{approval_id}/reject")
@@ -203,10 +207,15 @@ def reject(
             session, actor=actor, approval_id=approval_id, reason=reason.strip()
         )
 
-    _done, error = attempt(session, refuse)
-    if error is None:
-        return page.redirect("/agency/approvals?state=rejected")
-    return _approvals_page(page, session, state="pending", error=error, failed=approval_id)
+    return act(
+        page,
+        session,
+        refuse,
+        then="/agency/approvals?state=rejected",
+        failed=lambda error: _approvals_page(
+            page, session, state="pending", error=error, failed=approval_id
+        ),
+    )
 
 
 # --- recovery cases (追偿) ------------------------------------------------------------------
@@ -217,31 +226,29 @@ def case_list(
     page: AgencyPage,
     session: SessionDep,
     state: Annotated[Literal["open", "closed", "cancelled", ""], Query()] = "",
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
 ) -> Response:
     """The recovery cases of the centre's insured region, newest first."""
+    ask = Paging(number, CASES_PER_PAGE)
     try:
         rows = recovery.list_cases_for(
-            session,
-            actor=page.actor,
-            state=state or None,
-            limit=CASES_PER_PAGE + 1,
-            offset=(number - 1) * CASES_PER_PAGE,
+            session, actor=page.actor, state=state or None, limit=ask.limit, offset=ask.offset
         )
         not_handler = False
     except Forbidden:  # a treatment region's agency handles no cases (the service says)
         rows, not_handler = [], True
+    shown, next_page = ask.split(rows)
     return page.render(
         "agency_recovery.html",
         rows=[
             {"row": row, "identity_masked": mask_identity_number(row.person.identity_number)}
-            for row in rows[:CASES_PER_PAGE]
+            for row in shown
         ],
         names=Names(session),
         state=state,
         states=CASE_STATES,
         number=number,
-        next_page=number + 1 if len(rows) > CASES_PER_PAGE else None,
+        next_page=next_page,
         not_handler=not_handler,
     )
 
@@ -259,7 +266,7 @@ def _case_page(
     assert person is not None
     return page.render(
         "agency_recovery_case.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         case=case,
         person=person,
         identity_masked=mask_identity_number(person.identity_number),
@@ -303,11 +310,14 @@ def close_case(
             now=at,
         )
 
-    _done, error = attempt(session, close)
-    if error is None:
-        return page.redirect(f"/agency/recovery/{case_id}")
-    return _case_page(
-        page, session, case_id, error=error, entered={"recovered": recovered, "note": note}
+    return act(
+        page,
+        session,
+        close,
+        then=f"/agency/recovery/{case_id}",
+        failed=lambda error: _case_page(
+            page, session, case_id, error=error, entered={"recovered": recovered, "note": note}
+        ),
     )
 
 
@@ -325,7 +335,7 @@ def _amount(text: str) -> Decimal:
 def policy_list(page: AgencyPage, session: SessionDep) -> Response:
     """Policy versions and catalog versions, each with the day it took effect and whether
     it is in force today (read-only; loaded with ``yibao policy/catalog load``)."""
-    today = _today()
+    today = current_day()
     return page.render(
         "agency_policies.html",
         policies=policies.policy_versions(session, on=today),
@@ -342,25 +352,24 @@ def catalog_items(
     session: SessionDep,
     version_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     q: Annotated[str, Query(max_length=60)] = "",
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
 ) -> Response:
     """One catalog version's items, searched by code (its start) or name, a page at a time."""
     version = policies.get_catalog_version(session, version_id=version_id)
     text = q.strip()
-    rows = policies.search_catalog(
-        session,
-        version_id=version.id,
-        text=text or None,
-        limit=ITEMS_PER_PAGE + 1,
-        offset=(number - 1) * ITEMS_PER_PAGE,
+    ask = Paging(number, ITEMS_PER_PAGE)
+    items, next_page = ask.split(
+        policies.search_catalog(
+            session, version_id=version.id, text=text or None, limit=ask.limit, offset=ask.offset
+        )
     )
     return page.render(
         "agency_catalog.html",
         version=version,
-        items=rows[:ITEMS_PER_PAGE],
+        items=items,
         q=text,
         number=number,
-        next_page=number + 1 if len(rows) > ITEMS_PER_PAGE else None,
+        next_page=next_page,
         names=Names(session),
         item_kinds=ITEM_KINDS,
         item_settings=ITEM_SETTINGS,

@@ -30,10 +30,11 @@ from yibao.registry import access as registry_access
 from yibao.registry.models import Person
 from yibao.reimbursements import service as reimbursements
 from yibao.reimbursements.rules import CASES
-from yibao.web.claims import claim_context, document_response, form_error
-from yibao.web.forms import attempt
+from yibao.web.claims import claim_context, claim_document, form_error
+from yibao.web.forms import act, attempt, status_of
 from yibao.web.i18n import N_
 from yibao.web.page import AgencyPage, Page, check_csrf, now
+from yibao.web.paging import PageNumber, Paging
 from yibao.web.routes import MAX_ID, Names, PageRoute
 
 CLAIMS_PER_PAGE: Final = 20
@@ -115,12 +116,13 @@ def review_queue(
     case: Annotated[str, Query(max_length=40)] = "",
     finding: Annotated[str, Query(max_length=40)] = "",
     sort: Annotated[Literal["oldest", "newest"], Query()] = "oldest",
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
 ) -> Response:
     """The claims of the centre's region awaiting review (or in another state), oldest
     first by default; an htmx request gets only the table."""
     case = case if case in CASES else ""
     finding = finding if finding in CHECK_CODES else ""
+    ask = Paging(number, CLAIMS_PER_PAGE)
     rows = reimbursements.claims_page(
         session,
         actor=page.actor,
@@ -129,10 +131,10 @@ def review_queue(
         case_type=case or None,
         finding=finding or None,
         oldest_first=sort == "oldest",
-        limit=CLAIMS_PER_PAGE + 1,
-        offset=(number - 1) * CLAIMS_PER_PAGE,
+        limit=ask.limit,
+        offset=ask.offset,
     )
-    shown = rows[:CLAIMS_PER_PAGE]
+    shown, next_page = ask.split(rows)
     today = business_date(now())
     filters = {"state": state, "case": case, "finding": finding, "sort": sort}
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
@@ -145,7 +147,7 @@ def review_queue(
         "filters": filters,
         "query": query,
         "number": number,
-        "next_page": number + 1 if len(rows) > CLAIMS_PER_PAGE else None,
+        "next_page": next_page,
         "region": _region(session, page),
         "cases": CASES,
         "finding_codes": CHECK_CODES,
@@ -153,7 +155,7 @@ def review_queue(
         "queue_states": QUEUE_STATES,
         "severity": severity,
     }
-    if request.headers.get("HX-Request") == "true":
+    if page.htmx:
         return page.render("review_claims_table.html", **context)
     return page.render("review_claims.html", **context)
 
@@ -189,7 +191,7 @@ def _review_page(
     found = reimbursements.findings(session, claim)
     return page.render(
         "review_claim.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         error=form_error(page, error),
         notice=notice,
         person=person,
@@ -220,28 +222,24 @@ def review_claim(
 
 
 @router.get("/agency/claims/{claim_id}/documents/{document_id}")
-def claim_document(
+def review_document(
     page: AgencyPage,
     session: SessionDep,
     claim_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> Response:
-    doc, path = reimbursements.claim_document(
-        session,
-        actor=page.actor,
-        claim_id=claim_id,
-        document_id=document_id,
-        upload_dir=page.request.app.state.settings.upload_dir,
-    )
-    return document_response(page, doc, path)
+    return claim_document(page, session, claim_id, document_id)
 
 
 def _act(page: Page, session: Session, claim_id: int, call: Callable[[], Any]) -> Response:
     """Run a reviewer's action; back to the claim, or the claim with the error."""
-    _done, error = attempt(session, call)
-    if error is None:
-        return page.redirect(f"/agency/claims/{claim_id}")
-    return _review_page(page, session, claim_id, error=error)
+    return act(
+        page,
+        session,
+        call,
+        then=f"/agency/claims/{claim_id}",
+        failed=lambda error: _review_page(page, session, claim_id, error=error),
+    )
 
 
 ClaimId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -321,15 +319,15 @@ def override(
     reason: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     """Ask to approve despite blocking findings: pending until a second reviewer decides."""
-    _approval, error = attempt(
+    return act(
+        page,
         session,
         lambda: reimbursements.request_override(
             session, actor=page.actor, claim_id=claim_id, reason=reason, now=now()
         ),
+        then=f"/agency/claims/{claim_id}?asked=override",
+        failed=lambda error: _review_page(page, session, claim_id, error=error),
     )
-    if error is not None:
-        return _review_page(page, session, claim_id, error=error)
-    return page.redirect(f"/agency/claims/{claim_id}?asked=override")
 
 
 @router.post("/agency/claims/{claim_id}/pay")

@@ -20,8 +20,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -29,8 +29,7 @@ from yibao.auth.deps import SessionDep
 from yibao.auth.models import User
 from yibao.clock import business_date
 from yibao.documents import service as documents
-from yibao.documents.kinds import KIND_NAMES, DocumentKind
-from yibao.engine.phrases import Lang
+from yibao.documents.kinds import DocumentKind
 from yibao.registry import repository as registry_repo
 from yibao.registry.models import Person
 from yibao.reimbursements import repository as claim_repo
@@ -45,9 +44,11 @@ from yibao.reimbursements.schemas import (
 )
 from yibao.reimbursements.states import OPEN_STATES, allowed_actions
 from yibao.settlements import service as settlements
-from yibao.web.forms import FormError, attempt
+from yibao.web.files import document_response, download, kind_name
+from yibao.web.forms import FormError, act, attempt, status_of
 from yibao.web.i18n import N_
 from yibao.web.page import InsuredPage, Page, check_csrf, now
+from yibao.web.paging import PageNumber, Paging
 from yibao.web.routes import MAX_ID, Names, PageRoute
 
 CLAIMS_PER_PAGE: Final = 20
@@ -161,15 +162,6 @@ def attempt_form(session: Session, call: Any) -> tuple[Any, dict[str, Any] | Non
     if error is not None:
         error["params"] = params
     return result, error
-
-
-def doc_name(kind: str, lang: Lang) -> str:
-    """A document kind's name in the page's language (the domain's own two names)."""
-    try:
-        names = KIND_NAMES[DocumentKind(kind)]
-    except ValueError:
-        return kind
-    return names.chinese if lang == "zh" else names.english
 
 
 # --- reading numbers, dates and the CSV file ------------------------------------------------
@@ -320,7 +312,7 @@ def _new_page(
     ]
     return page.render(
         "claim_new.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         person=person,
         region=person.insured_region,
         cases=cases,
@@ -330,7 +322,7 @@ def _new_page(
         error=form_error(page, error),
         payout_methods=PAYOUT_METHODS,
         csv_columns=CSV_COLUMNS,
-        doc_name=lambda kind: doc_name(kind, page.lang),
+        doc_name=lambda kind: kind_name(kind, page.lang),
         today=business_date(now()).isoformat(),
     )
 
@@ -340,21 +332,15 @@ def my_claims(
     page: InsuredPage,
     session: SessionDep,
     request: Request,
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
 ) -> Response:
     """The person's claims, newest first, with their state."""
-    rows = reimbursements.claims_page(
-        session,
-        actor=page.actor,
-        limit=CLAIMS_PER_PAGE + 1,
-        offset=(number - 1) * CLAIMS_PER_PAGE,
+    ask = Paging(number, CLAIMS_PER_PAGE)
+    shown, next_page = ask.split(
+        reimbursements.claims_page(session, actor=page.actor, limit=ask.limit, offset=ask.offset)
     )
-    context: dict[str, Any] = {
-        "names": Names(session),
-        "claims": rows[:CLAIMS_PER_PAGE],
-        "next_page": number + 1 if len(rows) > CLAIMS_PER_PAGE else None,
-    }
-    if request.headers.get("HX-Request") == "true":
+    context: dict[str, Any] = {"names": Names(session), "claims": shown, "next_page": next_page}
+    if page.htmx:
         return page.render("claim_rows.html", **context)
     return page.render("claim_list.html", **context)
 
@@ -362,12 +348,8 @@ def my_claims(
 @router.get("/me/claims/fee-lines-example.csv")
 def fee_lines_example(page: InsuredPage) -> Response:
     """An example of the fee lines file (the columns the form reads)."""
-    return page.finish(
-        Response(
-            CSV_EXAMPLE.encode("utf-8"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="fee-lines-example.csv"'},
-        )
+    return download(
+        page, CSV_EXAMPLE.encode("utf-8"), "text/csv; charset=utf-8", "fee-lines-example.csv"
     )
 
 
@@ -545,7 +527,7 @@ def claim_context(page: Page, session: Session, claim: ReimbursementClaim) -> di
         "account_masked": reimbursements.mask_account(claim.payout_account),
         "payout_methods": PAYOUT_METHODS,
         "relations": RELATIONS,
-        "doc_name": lambda kind: doc_name(kind, page.lang),
+        "doc_name": lambda kind: kind_name(kind, page.lang),
         "kinds": [str(kind) for kind in DocumentKind],
     }
 
@@ -556,7 +538,7 @@ def _claim_page(
     claim = reimbursements.get_claim(session, actor=page.actor, claim_id=claim_id)
     return page.render(
         "claim_detail.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         error=form_error(page, error),
         **claim_context(page, session, claim),
     )
@@ -593,15 +575,15 @@ def upload_document(
     doc_type: Annotated[str, Form(max_length=40)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    _doc, error = attempt(
+    return act(
+        page,
         session,
         lambda: reimbursements.upload_document(
             session, actor=page.actor, claim_id=claim_id, upload=upload_from(page, doc_type, file)
         ),
+        then=f"/me/claims/{claim_id}#documents-title",
+        failed=lambda error: _claim_page(page, session, claim_id, error=error),
     )
-    if error is None:
-        return page.redirect(f"/me/claims/{claim_id}#documents-title")
-    return _claim_page(page, session, claim_id, error=error)
 
 
 @router.post("/me/claims/{claim_id}/resubmit")
@@ -609,30 +591,28 @@ def resubmit(
     page: InsuredPage, session: SessionDep, claim_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> Response:
     """Hand the completed claim back to the centre."""
-    _claim, error = attempt(
+    return act(
+        page,
         session,
         lambda: reimbursements.resubmit_claim(
             session, actor=page.actor, claim_id=claim_id, now=now()
         ),
+        then=f"/me/claims/{claim_id}",
+        failed=lambda error: _claim_page(page, session, claim_id, error=error),
     )
-    if error is None:
-        return page.redirect(f"/me/claims/{claim_id}")
-    return _claim_page(page, session, claim_id, error=error)
 
 
-def document_response(page: Page, doc: Any, path: Any) -> Response:
-    """A stored document shown in the browser (inline), typed by what was checked at upload.
-    Not a page: no page CSP (a PDF viewer must run), but never sniffed nor stored."""
-    response = FileResponse(
-        path,
-        media_type=doc.content_type,
-        filename=doc.filename,
-        content_disposition_type="inline",
+def claim_document(page: Page, session: Session, claim_id: int, document_id: int) -> Response:
+    """A document of a claim, shown in the browser: the person's own, or (a reviewer) one
+    of the region's (the service decides who may see it)."""
+    doc, path = reimbursements.claim_document(
+        session,
+        actor=page.actor,
+        claim_id=claim_id,
+        document_id=document_id,
+        upload_dir=page.request.app.state.settings.upload_dir,
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
+    return document_response(page, doc, path)
 
 
 @router.get("/me/claims/{claim_id}/documents/{document_id}")
@@ -642,11 +622,4 @@ def my_document(
     claim_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> Response:
-    doc, path = reimbursements.claim_document(
-        session,
-        actor=page.actor,
-        claim_id=claim_id,
-        document_id=document_id,
-        upload_dir=page.request.app.state.settings.upload_dir,
-    )
-    return document_response(page, doc, path)
+    return claim_document(page, session, claim_id, document_id)

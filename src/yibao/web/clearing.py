@@ -30,9 +30,11 @@ from yibao.clearing.models import ClearingStatement
 from yibao.clock import business_date
 from yibao.money import from_fen
 from yibao.web import labels
-from yibao.web.forms import FormError, attempt
+from yibao.web.files import download
+from yibao.web.forms import FormError, attempt, status_of
 from yibao.web.i18n import N_
 from yibao.web.page import AgencyPage, Page, check_csrf, now
+from yibao.web.paging import PageNumber, Paging
 from yibao.web.routes import MAX_ID, Names, PageRoute
 
 SETTLEMENTS_PER_PAGE: Final = 50
@@ -105,7 +107,7 @@ def _clearing(
     years = sorted({int(row.year_month[:4]) for row in every_month} | {year}, reverse=True)
     return page.render(
         "clearing.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         names=Names(session),
         months=every_month,
         month=month,
@@ -177,24 +179,22 @@ def _statement(
 ) -> Response:
     actor = page.actor
     row = clearing.get_statement(session, actor=actor, statement_id=statement_id)
+    ask = Paging(number, SETTLEMENTS_PER_PAGE)
     rows = clearing.statement_settlements(
-        session,
-        actor=actor,
-        statement_id=statement_id,
-        limit=SETTLEMENTS_PER_PAGE + 1,
-        offset=(number - 1) * SETTLEMENTS_PER_PAGE,
+        session, actor=actor, statement_id=statement_id, limit=ask.limit, offset=ask.offset
     )
+    shown, next_page = ask.split(rows)
     context: dict[str, Any] = {
         "names": Names(session),
         "statement": row,
-        "settlements": rows[:SETTLEMENTS_PER_PAGE],
-        "next_page": number + 1 if len(rows) > SETTLEMENTS_PER_PAGE else None,
+        "settlements": shown,
+        "next_page": next_page,
     }
-    if request.headers.get("HX-Request") == "true" and error is None:
+    if page.htmx and error is None:
         return page.render("clearing_rows.html", **context)
     return page.render(
         "clearing_statement.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         funds=FUNDS,
         due=_amount_due_fen(row),
         fund_total=row.pool_fen + row.supplementary_fen + row.assistance_fen,
@@ -210,7 +210,7 @@ def statement_page(
     session: SessionDep,
     request: Request,
     statement_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
     requested: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     return _statement(page, session, request, statement_id, number, requested=requested)
@@ -307,12 +307,6 @@ def _filename(row: ClearingStatement, suffix: str) -> str:
     )
 
 
-def _download(page: Page, content: bytes, media_type: str, filename: str) -> Response:
-    response = Response(content, media_type=media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return page.finish(response)
-
-
 @router.get("/agency/clearing/statements/{statement_id}/export.csv")
 def export_csv(
     page: AgencyPage,
@@ -327,7 +321,7 @@ def export_csv(
     writer.writerow(header)
     writer.writerows([str(v) if isinstance(v, Decimal) else v for v in r] for r in body)
     writer.writerow([str(v) if isinstance(v, Decimal) else v for v in totals])
-    return _download(
+    return download(
         page,
         ("\ufeff" + out.getvalue()).encode("utf-8"),
         "text/csv; charset=utf-8",
@@ -362,7 +356,7 @@ def export_xlsx(
     sheet.set_column(4, 4, 28)
     sheet.set_column(5, 11, 16)
     book.close()
-    return _download(
+    return download(
         page,
         buffer.getvalue(),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

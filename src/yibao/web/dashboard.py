@@ -1,34 +1,40 @@
 """The agency's fund dashboard (基金看板): the region's settlements and what the funds paid,
 by month, by setting, by off-site status and by treatment region (charts drawn with Apache
-ECharts, each with the table of its figures), and what the treatment regions advanced and
-clearing has not yet confirmed.
+ECharts, each with the table of its figures), and the advance fund (预付金) per region pair
+with the share of it in use and its warning.
 
 The figures are summed in the database by the services, within what the signed-in agency
 user may see (``settlements.access``: a centre sees its insured persons' settlements, a
-treatment agency those made in its region). Yibao keeps no advance fund (预付金) per
-treatment region, so the page cannot say what share of one is used: it says so, and shows
-the amounts advanced and not yet confirmed in clearing, which exist.
+treatment agency those made in its region). The advance fund, its part in use, the
+suggested amount and the warning levels (70%, 90%) are :mod:`yibao.clearing.advance`'s;
+recording a new amount is asked here by the insured region's centre and approved by a
+second person under Approvals (四眼原则).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
+from yibao.approvals.models import Approval
 from yibao.auth.deps import SessionDep
-from yibao.clearing import service as clearing
+from yibao.clearing import advance
 from yibao.clock import business_date
 from yibao.errors import Forbidden
 from yibao.money import from_fen
 from yibao.settlements import service as settlements
 from yibao.web import labels
+from yibao.web.forms import FormError, attempt
 from yibao.web.i18n import N_
 from yibao.web.page import AgencyPage, Page, check_csrf, now
-from yibao.web.routes import Names, PageRoute
+from yibao.web.routes import MAX_ID, Names, PageRoute
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(check_csrf)]
@@ -49,6 +55,36 @@ _SUMS: Final = (
     "fund_fen",
 )
 NOT_STATED: Final = N_("Not stated")
+
+# The advance fund's levels (yibao.clearing.advance decides them), in words beside a mark.
+ADVANCE_LEVELS: Final = {
+    advance.OK: N_("Normal"),
+    advance.WARNING: N_("Warning"),
+    advance.SERIOUS: N_("Serious warning"),
+    advance.NO_ADVANCE: N_("No advance fund recorded"),
+}
+ADVANCE_MARKS: Final = {
+    advance.OK: "●",
+    advance.WARNING: "▲",
+    advance.SERIOUS: "■",
+    advance.NO_ADVANCE: "○",
+}
+BAD_ADVANCE_AMOUNT: Final = N_(
+    "The advance fund is a number of yuan, such as 1200000 or 1200000.50."
+)
+BAD_ADVANCE_DATE: Final = N_("Give the date from which the amount applies, such as 2026-07-01.")
+NO_TREATMENT_REGION: Final = N_("Choose the treatment region the fund was paid to.")
+# The clearing service's refusals of an amount, said in the page's language.
+ADVANCE_REFUSALS: Final = {
+    "clearing.advance_negative": N_("An advance fund is never negative. To end one, record 0.00."),
+    "clearing.advance_fen": N_("An amount has at most two decimals (fen)."),
+    "clearing.advance_too_large": N_("This amount is larger than any advance fund can be."),
+    "clearing.advance_same_region": N_("An advance fund is paid to another region."),
+    "clearing.advance_region": N_("Choose the treatment region the fund was paid to."),
+    "clearing.advance_not_debtor": N_(
+        "Only the centre of the insured region that pays the advance fund records it."
+    ),
+}
 
 
 @dataclass
@@ -90,11 +126,71 @@ def _setting_of(row: Any) -> str:
     return "pharmacy" if row.source == "pharmacy" else str(row.setting)
 
 
+def _advance_section(
+    session: Session, page: Page, *, record: str | None, form: dict[str, str] | None
+) -> dict[str, Any]:
+    """The advance fund of each pair as the clearing service answers for the user, and
+    the recording form when the user's centre records them."""
+    actor = page.actor
+    context: dict[str, Any] = {
+        "usage": None,
+        "recording": None,
+        "form": None,
+        "levels": ADVANCE_LEVELS,
+        "marks": ADVANCE_MARKS,
+        "warning_percent": advance.WARNING_PERCENT,
+        "serious_percent": advance.SERIOUS_PERCENT,
+    }
+    try:
+        usage = advance.usage(session, actor=actor)
+    except Forbidden:  # an agency that takes no part in clearing
+        return context
+    region = advance.recording_region(session, actor=actor)
+    context.update(usage=usage, recording=region)
+    if region is None:
+        return context
+    suggestions = {u.treatment_region: u.suggestion for u in usage if u.insured_region == region}
+    regions = advance.treatment_regions(session, actor=actor, usage_rows=usage)
+    chosen = (form or {}).get("treatment_region") or record
+    if chosen not in regions:
+        worst = [u for u in usage if u.insured_region == region and u.treatment_region in regions]
+        worst.sort(key=lambda u: (advance.LEVELS.index(u.level), -u.in_use_fen))
+        chosen = worst[0].treatment_region if worst else (regions[0] if regions else None)
+    suggestion = suggestions.get(chosen) if chosen else None
+    today = business_date(now())
+    context["form"] = {
+        "regions": [(code, suggestions.get(code)) for code in regions],
+        "chosen": chosen,
+        "suggestion": suggestion,
+        "months": advance.suggestion_months(today),
+        "amount": (form or {}).get("amount")
+        or (str(from_fen(suggestion.amount_fen)) if suggestion and suggestion.amount_fen else ""),
+        "effective_from": (form or {}).get("effective_from") or today.isoformat(),
+        "note": (form or {}).get("note", ""),
+    }
+    return context
+
+
 @router.get("/agency/dashboard")
 def dashboard(
     page: AgencyPage,
     session: SessionDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    record: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    requested: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    return _dashboard(page, session, year=year, record=record, requested=requested)
+
+
+def _dashboard(
+    page: Page,
+    session: Session,
+    *,
+    year: int | None,
+    record: str | None = None,
+    requested: int | None = None,
+    form: dict[str, str] | None = None,
+    error: dict[str, Any] | None = None,
 ) -> Response:
     actor = page.actor
     this_year = business_date(now()).year
@@ -126,11 +222,6 @@ def dashboard(
     for g in regions:
         g.name = names.region(g.key)
 
-    try:
-        outstanding = clearing.outstanding(session, actor=actor)
-    except Forbidden:  # an agency that takes no part in clearing (a street office's centre?)
-        outstanding = None
-
     charts = [
         ("by-month", N_("By month"), N_("Month"), month_groups),
         ("by-setting", N_("By setting"), N_("Setting"), settings_),
@@ -139,6 +230,10 @@ def dashboard(
     ]
     return page.render(
         "dashboard.html",
+        status_code=error["status"] if error else 200,
+        error=error,
+        requested=requested,
+        advance=_advance_section(session, page, record=record, form=form),
         year=year,
         years=list(range(this_year, this_year - 4, -1)),
         names=names,
@@ -154,5 +249,55 @@ def dashboard(
             for cid, title, column, groups in charts
         ],
         empty=not rows,
-        outstanding=outstanding,
     )
+
+
+@router.post("/agency/dashboard/advance-funds")
+def record_advance_fund(
+    page: AgencyPage,
+    session: SessionDep,
+    treatment_region: Annotated[str, Form(max_length=20)] = "",
+    amount: Annotated[str, Form(max_length=40)] = "",
+    effective_from: Annotated[str, Form(max_length=20)] = "",
+    note: Annotated[str, Form(max_length=400)] = "",
+    year: Annotated[int | None, Form(ge=2000, le=2100)] = None,
+) -> Response:
+    """Ask to record the advance fund this centre has paid a treatment region (as
+    ``POST /api/v1/clearing/advance-funds``): a second person of the centre approves it."""
+    typed = {
+        "treatment_region": treatment_region.strip(),
+        "amount": amount.strip(),
+        "effective_from": effective_from.strip(),
+        "note": note.strip(),
+    }
+
+    def ask() -> Approval:
+        if not typed["treatment_region"]:
+            raise FormError(NO_TREATMENT_REGION)
+        try:
+            value = Decimal(typed["amount"].replace(",", "").replace("，", ""))
+        except InvalidOperation:
+            raise FormError(BAD_ADVANCE_AMOUNT) from None
+        if not value.is_finite():
+            raise FormError(BAD_ADVANCE_AMOUNT)
+        try:
+            day = date.fromisoformat(typed["effective_from"]) if typed["effective_from"] else None
+        except ValueError:
+            raise FormError(BAD_ADVANCE_DATE) from None
+        return advance.request_advance_fund(
+            session,
+            actor=page.actor,
+            treatment_region=typed["treatment_region"],
+            amount=value,
+            effective_from=day,
+            note=typed["note"] or None,
+        )
+
+    approval, error = attempt(session, ask)
+    if approval is None:
+        assert error is not None
+        if error.get("code") in ADVANCE_REFUSALS:
+            error = {**error, "message": ADVANCE_REFUSALS[error["code"]]}
+        return _dashboard(page, session, year=year, form=typed, error=error)
+    where = f"year={year}&" if year else ""
+    return page.redirect(f"/agency/dashboard?{where}requested={approval.id}#advance")

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from yibao.auth.deps import SessionDep
 from yibao.auth.models import User
-from yibao.clock import CHINA, business_date
+from yibao.clock import CHINA
 from yibao.documents import service as documents
 from yibao.documents.kinds import KIND_NAMES, DocumentKind
 from yibao.filings import rules, views
@@ -34,9 +34,19 @@ from yibao.filings.states import OPEN_STATES, FilingState
 from yibao.identity import mask_identity_number
 from yibao.registry import service as registry
 from yibao.registry.models import Person
-from yibao.web.forms import FormError, attempt
+from yibao.web.files import document_response, kind_name
+from yibao.web.forms import FormError, act, attempt, day_field, status_of
 from yibao.web.i18n import N_
-from yibao.web.page import InsuredPage, OfficePage, Page, check_csrf, now
+from yibao.web.page import (
+    OfficePage,
+    Page,
+    SignedInPage,
+    check_csrf,
+    current_day,
+    insured_only,
+    office_only,
+)
+from yibao.web.paging import PageNumber, Paging
 from yibao.web.routes import MAX_ID, Names, PageRoute
 
 router = APIRouter(
@@ -79,10 +89,7 @@ CATEGORY_HINTS: Final = {
 
 def document_names(lang: str) -> dict[str, str]:
     """Document kinds by the domain's own two names (材料类型), in the page's language."""
-    return {
-        str(kind): name.chinese if lang == "zh" else name.english
-        for kind, name in KIND_NAMES.items()
-    }
+    return {str(kind): kind_name(kind, lang) for kind in KIND_NAMES}
 
 
 # What happened to a filing (its history, from the audit log).
@@ -122,12 +129,26 @@ HOSPITAL_SPECIALTIES: Final = {
 INSTITUTION_KINDS: Final = {"hospital": N_("Hospital"), "pharmacy": N_("Designated pharmacy")}
 
 
-def _today() -> date:
-    return business_date(now())
-
-
 def _settings(request: Request) -> Any:
     return request.app.state.settings
+
+
+def applicant_only(page: SignedInPage) -> Page:
+    """The gate of a page that stands twice: ``/me/...`` for the insured person
+    (:func:`~yibao.web.page.insured_only`), ``/office/...`` for the street offices and units
+    that file for others (:func:`~yibao.web.page.office_only`)."""
+    gate = insured_only if base_of(page) == ME else office_only
+    return gate(page)
+
+
+ApplicantPage = Annotated[Page, Depends(applicant_only)]
+
+
+def base_of(page: Page) -> str:
+    """Which of the two a request came by: ``/me`` or ``/office``."""
+    route = page.request.scope.get("route")
+    path: str = getattr(route, "path", page.request.url.path)
+    return ME if path.startswith(ME + "/") else OFFICE
 
 
 # --- the pieces of the form --------------------------------------------------------------
@@ -161,15 +182,6 @@ def _ints(values: list[str]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _day(text: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise FormError(BAD_DATE) from None
-
-
 def _destinations(session: Session, person: Person) -> list[tuple[str, str]]:
     """Provinces and cities off-site for the person (the destination rule decides)."""
     out = []
@@ -192,7 +204,7 @@ def _form_context(
     """Everything the application form shows for ``person`` and the answers so far."""
     names = Names(session)
     options = filings.category_options(
-        session, actor=page.actor, person_id=person.id, today=_today()
+        session, actor=page.actor, person_id=person.id, today=current_day()
     )
     fitting = [o for o in options if o.fits]
     chosen = next((o for o in fitting if o.code == answers.category), None)
@@ -229,7 +241,7 @@ def _form_context(
         "hints": CATEGORY_HINTS,
         "document_names": document_names(page.lang),
         "specialties": HOSPITAL_SPECIALTIES,
-        "today": _today(),
+        "today": current_day(),
     }
 
 
@@ -242,7 +254,7 @@ def _person_for(page: Page, session: Session, base: str, person_id: int | None) 
     if person_id is None:
         return None
     person = registry.get_person(session, person_id=person_id)
-    filings.category_options(session, actor=page.actor, person_id=person.id, today=_today())
+    filings.category_options(session, actor=page.actor, person_id=person.id, today=current_day())
     return person
 
 
@@ -257,7 +269,6 @@ def _render_form(
     find_error: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
     check: list[str] | None = None,
-    status_code: int = 200,
 ) -> Response:
     context: dict[str, Any] = {
         "base": base,
@@ -271,19 +282,17 @@ def _render_form(
                 page, session, base=base, person=person, answers=answers, error=error, check=check
             )
         )
-    return page.render("filing_new.html", status_code=status_code, **context)
+    return page.render("filing_new.html", status_code=status_of(error or find_error), **context)
 
 
 # --- the list -----------------------------------------------------------------------------
 
 
 def _list(page: Page, session: Session, request: Request, base: str, number: int) -> Response:
-    today = _today()
-    rows = filings.list_filings_page(
-        session,
-        actor=page.actor,
-        limit=FILINGS_PER_PAGE + 1,
-        offset=(number - 1) * FILINGS_PER_PAGE,
+    today = current_day()
+    ask = Paging(number, FILINGS_PER_PAGE)
+    rows, next_page = ask.split(
+        filings.list_filings_page(session, actor=page.actor, limit=ask.limit, offset=ask.offset)
     )
     items = [
         {
@@ -293,38 +302,27 @@ def _list(page: Page, session: Session, request: Request, base: str, number: int
             "state": views.current_state(filing, today),
             "local_use_from": views.local_use_from(filing, today),
         }
-        for filing, person in rows[:FILINGS_PER_PAGE]
+        for filing, person in rows
     ]
     context: dict[str, Any] = {
         "base": base,
         "items": items,
         "names": Names(session),
-        "next_page": number + 1 if len(rows) > FILINGS_PER_PAGE else None,
+        "next_page": next_page,
         "office": base == OFFICE,
     }
-    if request.headers.get("HX-Request") == "true":
+    if page.htmx:
         return page.render("_filing_rows.html", **context)
     return page.render("filing_list.html", **context)
 
 
-PageNumber = Annotated[int, Query(alias="page", ge=1, le=100_000)]
-
-
 @router.get("/me/filings")
-def my_filings(
-    page: InsuredPage, session: SessionDep, request: Request, number: PageNumber = 1
-) -> Response:
-    return _list(page, session, request, ME, number)
-
-
 @router.get("/office/filings")
-def office_filings(
-    page: OfficePage, session: SessionDep, request: Request, number: PageNumber = 1
+def filing_list(
+    page: ApplicantPage, session: SessionDep, request: Request, number: PageNumber = 1
 ) -> Response:
-    return _list(page, session, request, OFFICE, number)
+    return _list(page, session, request, base_of(page), number)
 
-
-# --- applying -----------------------------------------------------------------------------
 
 Text = Annotated[str, Query(max_length=40)]
 
@@ -343,7 +341,7 @@ def _new(
     answers = Answers(
         person_id=person.id if person else None, destination=destination, category=category
     )
-    if request.headers.get("HX-Request") == "true" and person is not None:
+    if page.htmx and person is not None:
         return page.render(
             "_filing_choices.html",
             **_form_context(page, session, base=base, person=person, answers=answers),
@@ -357,7 +355,7 @@ def _find_person(page: Page, session: Session, identity_number: str) -> Person:
     found = registry.lookup_person(
         session, actor=page.actor, identity_number=identity_number.strip(), card_number=None
     )
-    filings.category_options(session, actor=page.actor, person_id=found.id, today=_today())
+    filings.category_options(session, actor=page.actor, person_id=found.id, today=current_day())
     return found
 
 
@@ -365,39 +363,24 @@ Region = Annotated[str, Query(max_length=6)]
 
 
 @router.get("/me/filings/new")
-def my_new_filing(
-    page: InsuredPage,
-    session: SessionDep,
-    request: Request,
-    destination: Region = "",
-    category: Text = "",
-) -> Response:
-    return _new(
-        page,
-        session,
-        request,
-        ME,
-        person_id=None,
-        destination=destination,
-        category=category,
-    )
-
-
 @router.get("/office/filings/new")
-def office_new_filing(
-    page: OfficePage,
+def new_filing(
+    page: ApplicantPage,
     session: SessionDep,
     request: Request,
     person_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     destination: Region = "",
     category: Text = "",
 ) -> Response:
+    """The application form: for the insured person themself, or (an office) for the
+    person found."""
+    base = base_of(page)
     return _new(
         page,
         session,
         request,
-        OFFICE,
-        person_id=person_id,
+        base,
+        person_id=person_id if base == OFFICE else None,
         destination=destination,
         category=category,
     )
@@ -420,7 +403,6 @@ def office_find_person(
             answers=Answers(),
             identity_number=identity_number,
             find_error=error,
-            status_code=error["status"] if error else 422,
         )
     return page.redirect(f"/office/filings/new?person_id={found.id}")
 
@@ -513,26 +495,18 @@ HospitalIds = Annotated[list[str], Query(max_length=10)]
 
 
 @router.get("/me/filings/hospital-check")
-def my_hospital_check(
-    page: InsuredPage,
-    session: SessionDep,
-    category: Text = "",
-    destination: Region = "",
-    hospital_ids: HospitalIds = [],  # noqa: B006 - FastAPI copies the default
-) -> Response:
-    return _hospital_check(page, session, ME, None, category, destination, hospital_ids)
-
-
 @router.get("/office/filings/hospital-check")
-def office_hospital_check(
-    page: OfficePage,
+def hospital_check(
+    page: ApplicantPage,
     session: SessionDep,
     person_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     category: Text = "",
     destination: Region = "",
-    hospital_ids: HospitalIds = [],  # noqa: B006
+    hospital_ids: HospitalIds = [],  # noqa: B006 - FastAPI copies the default
 ) -> Response:
-    return _hospital_check(page, session, OFFICE, person_id, category, destination, hospital_ids)
+    base = base_of(page)
+    chosen_for = person_id if base == OFFICE else None
+    return _hospital_check(page, session, base, chosen_for, category, destination, hospital_ids)
 
 
 @dataclass
@@ -632,23 +606,15 @@ def _apply(page: Page, session: Session, request: Request, base: str, form: Appl
             base=base,
             person=None,
             answers=answers,
-            find_error={"message": NO_PERSON, "detail": None, "code": None, "status": 422},
-            status_code=422,
+            find_error=FormError(NO_PERSON).shown(),
         )
     try:
         answers.hospital_ids = _ints(form.hospital_ids)
         referral = _ints([form.referral_hospital_id]) if form.referral_hospital_id else ()
         answers.referral_hospital_id = referral[0] if referral else None
     except FormError as exc:
-        bad: dict[str, Any] = {"message": exc.message, "detail": None, "code": None, "status": 422}
         return _render_form(
-            page,
-            session,
-            base=base,
-            person=person,
-            answers=answers,
-            error=bad,
-            status_code=422,
+            page, session, base=base, person=person, answers=answers, error=exc.shown()
         )
     if form.action == "check":
         check = None
@@ -662,7 +628,7 @@ def _apply(page: Page, session: Session, request: Request, base: str, form: Appl
                 hospital_ids=answers.hospital_ids,
             )
         return _render_form(page, session, base=base, person=person, answers=answers, check=check)
-    today = _today()
+    today = current_day()
     settings = _settings(request)
     uploads = _uploads(form.file_kinds, form.files)
 
@@ -671,7 +637,7 @@ def _apply(page: Page, session: Session, request: Request, base: str, form: Appl
             raise FormError(NO_DESTINATION)
         if not answers.category:
             raise FormError(NO_CATEGORY)
-        called = _day(answers.hotline_called_on)
+        called = day_field(answers.hotline_called_on, BAD_DATE)
         filing = filings.create_filing(
             session,
             actor=page.actor,
@@ -685,8 +651,8 @@ def _apply(page: Page, session: Session, request: Request, base: str, form: Appl
                 hotline_called_at=datetime.combine(called, time(12), tzinfo=CHINA)
                 if called
                 else None,
-                treatment_start=_day(answers.treatment_start),
-                treatment_end=_day(answers.treatment_end),
+                treatment_start=day_field(answers.treatment_start, BAD_DATE),
+                treatment_end=day_field(answers.treatment_end, BAD_DATE),
             ),
             today=today,
         )
@@ -717,16 +683,7 @@ def _apply(page: Page, session: Session, request: Request, base: str, form: Appl
 
     filing, error = attempt(session, apply)
     if filing is None:
-        assert error is not None
-        return _render_form(
-            page,
-            session,
-            base=base,
-            person=person,
-            answers=answers,
-            error=error,
-            status_code=error["status"],
-        )
+        return _render_form(page, session, base=base, person=person, answers=answers, error=error)
     target = f"{base}/filings/{filing.id}"
     if form.action == "submit":
         filing_id = filing.id
@@ -742,18 +699,14 @@ def _apply(page: Page, session: Session, request: Request, base: str, form: Appl
 
 
 @router.post("/me/filings/new")
-def my_apply(
-    page: InsuredPage, session: SessionDep, request: Request, form: ApplyFormDep
-) -> Response:
-    form.answers.person_id = None
-    return _apply(page, session, request, ME, form)
-
-
 @router.post("/office/filings/new")
-def office_apply(
-    page: OfficePage, session: SessionDep, request: Request, form: ApplyFormDep
+def apply(
+    page: ApplicantPage, session: SessionDep, request: Request, form: ApplyFormDep
 ) -> Response:
-    return _apply(page, session, request, OFFICE, form)
+    base = base_of(page)
+    if base == ME:  # the insured person files for themself only
+        form.answers.person_id = None
+    return _apply(page, session, request, base, form)
 
 
 # --- one filing -----------------------------------------------------------------------------
@@ -771,7 +724,7 @@ def _detail(
     not_submitted: bool = False,
     check: list[str] | None = None,
 ) -> Response:
-    today = _today()
+    today = current_day()
     filing = views.get_filing(session, actor=page.actor, filing_id=filing_id)
     person = views.person_of_filing(session, filing.person_id)
     state = views.current_state(filing, today)
@@ -788,7 +741,7 @@ def _detail(
     missing = views.missing_documents(session, filing=filing)
     return page.render(
         "filing_detail.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         base=base,
         filing=filing,
         person=person,
@@ -827,23 +780,14 @@ def _detail(
 
 
 @router.get("/me/filings/{filing_id}")
-def my_filing(
-    page: InsuredPage,
-    session: SessionDep,
-    filing_id: FilingId,
-    not_submitted: Annotated[bool, Query()] = False,
-) -> Response:
-    return _detail(page, session, ME, filing_id, not_submitted=not_submitted)
-
-
 @router.get("/office/filings/{filing_id}")
-def office_filing(
-    page: OfficePage,
+def filing_detail(
+    page: ApplicantPage,
     session: SessionDep,
     filing_id: FilingId,
     not_submitted: Annotated[bool, Query()] = False,
 ) -> Response:
-    return _detail(page, session, OFFICE, filing_id, not_submitted=not_submitted)
+    return _detail(page, session, base_of(page), filing_id, not_submitted=not_submitted)
 
 
 def _add_document(
@@ -862,10 +806,13 @@ def _add_document(
             raise FormError(N_("Choose the file to upload."))
         _store(session, request, page.actor, filing_id, Uploaded(kind, file))
 
-    _, error = attempt(session, add)
-    if error is not None:
-        return _detail(page, session, base, filing_id, error=error)
-    return page.redirect(f"{base}/filings/{filing_id}")
+    return act(
+        page,
+        session,
+        add,
+        then=f"{base}/filings/{filing_id}",
+        failed=lambda error: _detail(page, session, base, filing_id, error=error),
+    )
 
 
 DocKind = Annotated[str, Form(max_length=40)]
@@ -873,27 +820,16 @@ DocFile = Annotated[UploadFile, File()]
 
 
 @router.post("/me/filings/{filing_id}/documents")
-def my_add_document(
-    page: InsuredPage,
-    session: SessionDep,
-    request: Request,
-    filing_id: FilingId,
-    doc_type: DocKind,
-    file: DocFile,
-) -> Response:
-    return _add_document(page, session, request, ME, filing_id, doc_type, file)
-
-
 @router.post("/office/filings/{filing_id}/documents")
-def office_add_document(
-    page: OfficePage,
+def add_document(
+    page: ApplicantPage,
     session: SessionDep,
     request: Request,
     filing_id: FilingId,
     doc_type: DocKind,
     file: DocFile,
 ) -> Response:
-    return _add_document(page, session, request, OFFICE, filing_id, doc_type, file)
+    return _add_document(page, session, request, base_of(page), filing_id, doc_type, file)
 
 
 def _sign(
@@ -908,7 +844,8 @@ def _sign(
 ) -> Response:
     views.get_filing(session, actor=page.actor, filing_id=filing_id)
     settings = _settings(request)
-    _, error = attempt(
+    return act(
+        page,
         session,
         lambda: filings.sign_commitment(
             session,
@@ -916,32 +853,19 @@ def _sign(
             filing_id=filing_id,
             signer=signer,
             contact=Contact(phone=phone, address=address),
-            today=_today(),
+            today=current_day(),
             upload_dir=settings.upload_dir,
             max_bytes=settings.upload_max_bytes,
         ),
+        then=f"{base}/filings/{filing_id}",
+        failed=lambda error: _detail(page, session, base, filing_id, error=error),
     )
-    if error is not None:
-        return _detail(page, session, base, filing_id, error=error)
-    return page.redirect(f"{base}/filings/{filing_id}")
 
 
 @router.post("/me/filings/{filing_id}/commitment")
-def my_sign(
-    page: InsuredPage,
-    session: SessionDep,
-    request: Request,
-    filing_id: FilingId,
-    signer: FormShort = "",
-    phone: FormShort = "",
-    address: FormText = "",
-) -> Response:
-    return _sign(page, session, request, ME, filing_id, signer, phone, address)
-
-
 @router.post("/office/filings/{filing_id}/commitment")
-def office_sign(
-    page: OfficePage,
+def sign(
+    page: ApplicantPage,
     session: SessionDep,
     request: Request,
     filing_id: FilingId,
@@ -949,7 +873,7 @@ def office_sign(
     phone: FormShort = "",
     address: FormText = "",
 ) -> Response:
-    return _sign(page, session, request, OFFICE, filing_id, signer, phone, address)
+    return _sign(page, session, request, base_of(page), filing_id, signer, phone, address)
 
 
 def _edit_hospitals(
@@ -964,71 +888,58 @@ def _edit_hospitals(
             filing_id=filing_id,
             destination=None,
             hospital_ids=list(_ints(hospital_ids)),
-            today=_today(),
+            today=current_day(),
         )
 
-    _, error = attempt(session, edit)
-    if error is not None:
-        return _detail(page, session, base, filing_id, error=error)
-    return page.redirect(f"{base}/filings/{filing_id}")
+    return act(
+        page,
+        session,
+        edit,
+        then=f"{base}/filings/{filing_id}",
+        failed=lambda error: _detail(page, session, base, filing_id, error=error),
+    )
 
 
 FormIds = Annotated[list[str], Form(max_length=10)]
 
 
 @router.post("/me/filings/{filing_id}/hospitals")
-def my_edit_hospitals(
-    page: InsuredPage,
-    session: SessionDep,
-    filing_id: FilingId,
-    hospital_ids: FormIds = [],  # noqa: B006
-) -> Response:
-    return _edit_hospitals(page, session, ME, filing_id, hospital_ids)
-
-
 @router.post("/office/filings/{filing_id}/hospitals")
-def office_edit_hospitals(
-    page: OfficePage,
+def edit_hospitals(
+    page: ApplicantPage,
     session: SessionDep,
     filing_id: FilingId,
     hospital_ids: FormIds = [],  # noqa: B006
 ) -> Response:
-    return _edit_hospitals(page, session, OFFICE, filing_id, hospital_ids)
+    return _edit_hospitals(page, session, base_of(page), filing_id, hospital_ids)
 
 
-def _document(
-    page: Page, session: Session, request: Request, filing_id: int, document_id: int
+def filing_document(
+    page: Page,
+    session: Session,
+    filing_id: int,
+    document_id: int,
+    *,
+    disposition: Literal["inline", "attachment"],
 ) -> Response:
+    """A document of a filing the signed-in user may see (the service decides): saved by
+    the applicant, shown in the browser to the reviewer."""
     doc, path = filings.filing_document_file(
         session,
         actor=page.actor,
         filing_id=filing_id,
         document_id=document_id,
-        upload_dir=_settings(request).upload_dir,
+        upload_dir=_settings(page.request).upload_dir,
     )
-    return page.finish(FileResponse(path, media_type=doc.content_type, filename=doc.filename))
+    return document_response(page, doc, path, disposition=disposition)
 
 
 @router.get("/me/filings/{filing_id}/documents/{document_id}")
-def my_document(
-    page: InsuredPage,
-    session: SessionDep,
-    request: Request,
-    filing_id: FilingId,
-    document_id: FilingId,
-) -> Response:
-    return _document(page, session, request, filing_id, document_id)
-
-
 @router.get("/office/filings/{filing_id}/documents/{document_id}")
-def office_document(
-    page: OfficePage,
-    session: SessionDep,
-    request: Request,
-    filing_id: FilingId,
-    document_id: FilingId,
+def applicant_document(
+    page: ApplicantPage, session: SessionDep, filing_id: FilingId, document_id: FilingId
 ) -> Response:
-    return _document(page, session, request, filing_id, document_id)
+    return filing_document(page, session, filing_id, document_id, disposition="attachment")
 
 
 Move = Literal["submit", "withdraw", "cancel", "renew"]
@@ -1039,7 +950,7 @@ def _move(
     page: Page, session: Session, base: str, filing_id: int, move: str, reason: str
 ) -> Response:
     """One of the applicant's moves on a filing, by the service that owns it."""
-    actor, today = page.actor, _today()
+    actor, today = page.actor, current_day()
     views.get_filing(session, actor=actor, filing_id=filing_id)  # 404 before anything
     calls = {
         "submit": lambda: filings.submit_filing(
@@ -1062,14 +973,8 @@ def _move(
 
 
 @router.post("/me/filings/{filing_id}/{move}")
-def my_move(
-    page: InsuredPage, session: SessionDep, filing_id: FilingId, move: Move, reason: Reason = ""
-) -> Response:
-    return _move(page, session, ME, filing_id, move, reason)
-
-
 @router.post("/office/filings/{filing_id}/{move}")
-def office_move(
-    page: OfficePage, session: SessionDep, filing_id: FilingId, move: Move, reason: Reason = ""
+def move(
+    page: ApplicantPage, session: SessionDep, filing_id: FilingId, move: Move, reason: Reason = ""
 ) -> Response:
-    return _move(page, session, OFFICE, filing_id, move, reason)
+    return _move(page, session, base_of(page), filing_id, move, reason)

@@ -10,16 +10,14 @@ own creator (``filing.same_user``), shown on the form.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Depends, Form, Path, Query
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from yibao.auth.deps import SessionDep
-from yibao.clock import business_date
-from yibao.documents.kinds import KIND_NAMES, DocumentKind
+from yibao.documents.kinds import DocumentKind
 from yibao.errors import Forbidden, ValidationFailed
 from yibao.filings import rules, views
 from yibao.filings import service as filings
@@ -27,9 +25,12 @@ from yibao.filings.models import Filing
 from yibao.filings.states import REVIEWABLE_STATES
 from yibao.identity import mask_identity_number
 from yibao.registry.access import may_see_full_identity
-from yibao.web.forms import FormError, attempt
+from yibao.web import files
+from yibao.web.filing import filing_document
+from yibao.web.forms import FormError, act, status_of
 from yibao.web.i18n import N_
-from yibao.web.page import AgencyPage, Page, check_csrf, now
+from yibao.web.page import AgencyPage, Page, check_csrf, current_day
+from yibao.web.paging import PageNumber, Paging
 from yibao.web.routes import MAX_ID, Names, PageRoute
 
 router = APIRouter(
@@ -37,7 +38,6 @@ router = APIRouter(
 )
 
 FILINGS_PER_PAGE: Final = 25
-IMAGE_TYPES: Final = frozenset({"image/jpeg", "image/png"})
 QUEUE_STATES: Final = tuple(sorted(str(s) for s in REVIEWABLE_STATES))
 # The kinds a reviewer may ask for when returning a filing (the filings' documents).
 RETURNABLE_KINDS: Final = (
@@ -81,17 +81,11 @@ SUBMITTED_VIA: Final = {
 }
 
 
-def _today() -> date:
-    return business_date(now())
-
-
 def kind_name(kind: str, lang: str) -> str:
-    """A document kind's name in the page's language (the domain's own two names)."""
-    try:
-        names = KIND_NAMES[DocumentKind(kind)]
-    except ValueError:
-        return kind
-    return names.chinese if lang == "zh" else names.english.capitalize()
+    """A document kind's name in the page's language, capitalised in English (a list's
+    first word)."""
+    name = files.kind_name(kind, lang)
+    return name if lang == "zh" else name.capitalize()
 
 
 # --- the queue --------------------------------------------------------------------------
@@ -104,7 +98,7 @@ def review_queue(
     category: Annotated[str, Query(max_length=40)] = "",
     state: Annotated[Literal["submitted", "resubmitted", ""], Query()] = "",
     order: Annotated[Literal["oldest", "newest"], Query()] = "oldest",
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
 ) -> Response:
     """Filings waiting for review in the centre's insured region: oldest first by default,
     filtered by category and state, a page at a time."""
@@ -113,6 +107,7 @@ def review_queue(
             f"unknown category {category!r}; categories: {', '.join(rules.CATEGORIES)}",
             code="filing.category_unknown",
         )
+    ask = Paging(number, FILINGS_PER_PAGE)
     try:
         rows = filings.review_queue_page(
             session,
@@ -120,14 +115,14 @@ def review_queue(
             category=category or None,
             state=state or None,
             oldest_first=order == "oldest",
-            limit=FILINGS_PER_PAGE + 1,
-            offset=(number - 1) * FILINGS_PER_PAGE,
+            limit=ask.limit,
+            offset=ask.offset,
         )
         not_reviewer = False
     except Forbidden:  # a treatment region's agency reviews no filings (the service says)
         rows, not_reviewer = [], True
-    today = _today()
-    shown = rows[:FILINGS_PER_PAGE]
+    today = current_day()
+    shown, next_page = ask.split(rows)
     return page.render(
         "review_filings.html",
         rows=[
@@ -146,7 +141,7 @@ def review_queue(
         state=state,
         order=order,
         number=number,
-        next_page=number + 1 if len(rows) > FILINGS_PER_PAGE else None,
+        next_page=next_page,
         query=_query(category, state, order),
         not_reviewer=not_reviewer,
     )
@@ -171,13 +166,13 @@ def _filing_page(
 ) -> Response:
     actor = page.actor
     filing: Filing = views.get_filing(session, actor=actor, filing_id=filing_id)
-    today = _today()
+    today = current_day()
     person = views.person_of_filing(session, filing.person_id)
     stamps = views.hospital_stamps(session, filing=filing)
     documents = filings.filing_documents(session, actor=actor, filing_id=filing.id)
     return page.render(
         "review_filing.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         filing=filing,
         state=views.current_state(filing, today),
         person=person,
@@ -191,7 +186,6 @@ def _filing_page(
         stamps=stamps,
         stamps_required=views.needs_hospital_stamps(filing),
         documents=documents,
-        image_types=IMAGE_TYPES,
         commitment=any(d.doc_type == DocumentKind.COMMITMENT_LETTER for d in documents),
         still_missing=views.missing_documents(session, filing=filing),
         history=filings.filing_history(session, actor=actor, filing_id=filing.id),
@@ -217,29 +211,14 @@ def review_filing(
 
 
 @router.get("/agency/filings/{filing_id}/documents/{document_id}")
-def filing_document(
+def review_document(
     page: AgencyPage,
     session: SessionDep,
-    request: Request,
     filing_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> Response:
     """A document of the filing, shown in the browser (the service checks who may see it)."""
-    doc, path = filings.filing_document_file(
-        session,
-        actor=page.actor,
-        filing_id=filing_id,
-        document_id=document_id,
-        upload_dir=request.app.state.settings.upload_dir,
-    )
-    return page.finish(
-        FileResponse(
-            path,
-            media_type=doc.content_type,
-            filename=doc.filename,
-            content_disposition_type="inline",
-        )
-    )
+    return filing_document(page, session, filing_id, document_id, disposition="inline")
 
 
 @router.post("/agency/filings/{filing_id}/approve")
@@ -249,14 +228,16 @@ def approve(
     filing_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> Response:
     """Approve (审批通过): the service gives the number and the validity."""
-    actor, today = page.actor, _today()
-    _done, error = attempt(
+    actor, today = page.actor, current_day()
+    return act(
+        page,
         session,
         lambda: filings.approve_filing(session, actor=actor, filing_id=filing_id, today=today),
+        then=f"/agency/filings/{filing_id}",
+        failed=lambda error: _filing_page(
+            page, session, filing_id, error=error, failed_form="approve"
+        ),
     )
-    if error is None:
-        return page.redirect(f"/agency/filings/{filing_id}")
-    return _filing_page(page, session, filing_id, error=error, failed_form="approve")
 
 
 @router.post("/agency/filings/{filing_id}/return")
@@ -268,7 +249,7 @@ def return_filing(
     note: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     """Return for completion (退回补正), listing the missing documents."""
-    actor, today = page.actor, _today()
+    actor, today = page.actor, current_day()
     chosen = [m[:40] for m in (missing or [])[:20] if m]
 
     def send_back() -> Filing:
@@ -283,16 +264,19 @@ def return_filing(
             today=today,
         )
 
-    _done, error = attempt(session, send_back)
-    if error is None:
-        return page.redirect(f"/agency/filings/{filing_id}")
-    return _filing_page(
+    return act(
         page,
         session,
-        filing_id,
-        error=error,
-        failed_form="return",
-        entered={"missing": chosen, "note": note},
+        send_back,
+        then=f"/agency/filings/{filing_id}",
+        failed=lambda error: _filing_page(
+            page,
+            session,
+            filing_id,
+            error=error,
+            failed_form="return",
+            entered={"missing": chosen, "note": note},
+        ),
     )
 
 
@@ -304,7 +288,7 @@ def reject(
     reason: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     """Reject (不予备案) with a reason."""
-    actor, today = page.actor, _today()
+    actor, today = page.actor, current_day()
 
     def refuse() -> Filing:
         if not reason.strip():
@@ -313,9 +297,12 @@ def reject(
             session, actor=actor, filing_id=filing_id, reason=reason, today=today
         )
 
-    _done, error = attempt(session, refuse)
-    if error is None:
-        return page.redirect(f"/agency/filings/{filing_id}")
-    return _filing_page(
-        page, session, filing_id, error=error, failed_form="reject", entered={"reason": reason}
+    return act(
+        page,
+        session,
+        refuse,
+        then=f"/agency/filings/{filing_id}",
+        failed=lambda error: _filing_page(
+            page, session, filing_id, error=error, failed_form="reject", entered={"reason": reason}
+        ),
     )

@@ -2,10 +2,10 @@
 
 Message ids are the English source strings; ``translations/<locale>/LC_MESSAGES/*.po`` hold
 each language's text, one file per area of the pages (``messages.po`` for the common words,
-``window.po`` for the hospital window, ...), merged into one catalog per language (a message
-id may stand in one file only). The ``.po`` files are read at start-up (Babel's ``read_po``)
-and turned into gettext catalogs in memory, so a fresh checkout or a wheel needs no compile
-step and no ``.mo`` file can drift from its source. Both catalogs are small; reading them
+``desk.po`` for the window's desk pages, ``claims.po``, ...), merged into one catalog per
+language (a message id may stand in one file only). The ``.po`` files are read at start-up
+(Babel's ``read_po``) and turned into gettext catalogs in memory, so a fresh checkout or a
+wheel needs no compile step and no ``.mo`` file can drift from its source. Reading them
 costs milliseconds once per process.
 
 A catalog remembers every message it was asked for and did not hold (``missing``): the

@@ -16,6 +16,7 @@ from yibao.auth.deps import SessionDep
 from yibao.registry import service as registry
 from yibao.web.filing import HOSPITAL_SPECIALTIES, INSTITUTION_KINDS
 from yibao.web.page import SignedInPage, check_csrf
+from yibao.web.paging import Paging
 from yibao.web.routes import PageRoute
 
 router = APIRouter(
@@ -45,15 +46,18 @@ def institutions(
     regions = _treatment_regions(session)
     # the first visit shows Sanya's (the demo's treatment region); "" is every region
     chosen = region if region is not None else DEFAULT_REGION
-    rows = registry.search_institutions(
-        session,
-        region=chosen or None,
-        name=name or None,
-        kind=kind or None,
-        level=int(level) if level else None,
-        specialty=specialty or None,
-        limit=PER_PAGE + 1,
-        offset=(number - 1) * PER_PAGE,
+    ask = Paging(number, PER_PAGE)
+    rows, next_page = ask.split(
+        registry.search_institutions(
+            session,
+            region=chosen or None,
+            name=name or None,
+            kind=kind or None,
+            level=int(level) if level else None,
+            specialty=specialty or None,
+            limit=ask.limit,
+            offset=ask.offset,
+        )
     )
     region_names = dict(regions)
     filters = {
@@ -68,13 +72,13 @@ def institutions(
         "regions": regions,
         "region_names": region_names,
         "filters": filters,
-        "rows": rows[:PER_PAGE],
+        "rows": rows,
         "number": number,
         "previous_url": f"/institutions?{query}&page={number - 1}" if number > 1 else None,
-        "next_url": f"/institutions?{query}&page={number + 1}" if len(rows) > PER_PAGE else None,
+        "next_url": f"/institutions?{query}&page={next_page}" if next_page else None,
         "kinds": INSTITUTION_KINDS,
         "specialties": HOSPITAL_SPECIALTIES,
     }
-    if request.headers.get("HX-Request") == "true":
+    if page.htmx:
         return page.render("_institutions_results.html", **context)
     return page.render("institutions.html", **context)

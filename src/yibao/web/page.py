@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
@@ -30,6 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from yibao.auth.deps import SessionDep
 from yibao.auth.models import User
 from yibao.auth.sessions import session_user
+from yibao.clock import business_date
 from yibao.engine.phrases import Lang
 from yibao.errors import Forbidden
 from yibao.web.i18n import page_language
@@ -63,6 +65,11 @@ SECURITY_HEADERS: Final = {
 def now() -> datetime:
     """The clock of the pages (tests may replace it)."""
     return datetime.now(UTC)
+
+
+def current_day() -> date:
+    """The business day in China by the pages' clock."""
+    return business_date(now())
 
 
 class SignInRequired(Exception):
@@ -108,6 +115,11 @@ class Page:
     @property
     def secure(self) -> bool:
         return self.request.url.scheme == "https"
+
+    @property
+    def htmx(self) -> bool:
+        """An htmx request (a "more" button, a filter): it gets the part of the page only."""
+        return self.request.headers.get("HX-Request") == "true"
 
     def gettext(self, message: str) -> str:
         return self.renderer.gettext(self.lang, message)
@@ -254,62 +266,43 @@ def signed_in(page: PageDep) -> Page:
 SignedInPage = Annotated[Page, Depends(signed_in)]
 
 
-def insured_only(page: SignedInPage) -> Page:
-    """The person's own pages (参保人): other roles have their own home (a first, cheap
-    filter like the API's role gates; the services decide what is shown)."""
-    assert page.user is not None
-    if page.user.role != "insured":
-        raise Forbidden("these pages are for insured persons", code="web.insured_only")
-    return page
+def _role_gate(roles: tuple[str, ...], refusal: str, code: str) -> Callable[[Page], Page]:
+    """A page area's gate: a first, cheap filter by role like the API's role gates (the
+    services decide what is shown)."""
+
+    def gate(page: SignedInPage) -> Page:
+        assert page.user is not None
+        if page.user.role not in roles:
+            raise Forbidden(refusal, code=code)
+        return page
+
+    return gate
 
 
+# The person's own pages (参保人): other roles have their own home.
+insured_only = _role_gate(("insured",), "these pages are for insured persons", "web.insured_only")
 InsuredPage = Annotated[Page, Depends(insured_only)]
 
-
-def hospital_only(page: SignedInPage) -> Page:
-    """The hospital window's pages (医保窗口): for hospital users only (a first, cheap filter;
-    the services decide what is shown)."""
-    assert page.user is not None
-    if page.user.role != "hospital":
-        raise Forbidden(
-            "these pages are for the hospital's insurance window", code="web.hospital_only"
-        )
-    return page
-
-
+# The hospital's insurance window (医保窗口).
+hospital_only = _role_gate(
+    ("hospital",), "these pages are for the hospital's insurance window", "web.hospital_only"
+)
 HospitalPage = Annotated[Page, Depends(hospital_only)]
 
-
-def agency_only(page: SignedInPage) -> Page:
-    """The agencies' pages (经办机构: review queues, recovery, clearing, dashboard, policies)."""
-    assert page.user is not None
-    if page.user.role != "agency":
-        raise Forbidden("these pages are for medical insurance agencies", code="web.agency_only")
-    return page
-
-
+# The agencies (经办机构): review queues, recovery, clearing, dashboard, policies.
+agency_only = _role_gate(
+    ("agency",), "these pages are for medical insurance agencies", "web.agency_only"
+)
 AgencyPage = Annotated[Page, Depends(agency_only)]
 
-
-def office_only(page: SignedInPage) -> Page:
-    """The pages of those who file for others: street offices and insured units."""
-    assert page.user is not None
-    if page.user.role not in ("street_office", "unit"):
-        raise Forbidden(
-            "these pages are for street offices and insured units", code="web.office_only"
-        )
-    return page
-
-
+# Those who file for others: street offices and insured units.
+office_only = _role_gate(
+    ("street_office", "unit"),
+    "these pages are for street offices and insured units",
+    "web.office_only",
+)
 OfficePage = Annotated[Page, Depends(office_only)]
 
-
-def admin_only(page: SignedInPage) -> Page:
-    """The administration pages (users, institutions, regions, units)."""
-    assert page.user is not None
-    if page.user.role != "admin":
-        raise Forbidden("these pages are for platform administrators", code="web.admin_only")
-    return page
-
-
+# The administration pages (users, institutions, regions, units).
+admin_only = _role_gate(("admin",), "these pages are for platform administrators", "web.admin_only")
 AdminPage = Annotated[Page, Depends(admin_only)]

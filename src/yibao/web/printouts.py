@@ -11,29 +11,30 @@ its public check page (``/verify/<code>``, :mod:`yibao.web.verify`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Final
 
 import segno
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from yibao.auth.deps import SessionDep
 from yibao.clearing import service as clearing
 from yibao.clock import business_date
-from yibao.documents.kinds import KIND_NAMES, DocumentKind
-from yibao.engine.phrases import Lang
 from yibao.identity import mask_identity_number
 from yibao.money import from_fen
-from yibao.registry.models import Person
-from yibao.settlements import service as settlements
+from yibao.registry import service as registry
 from yibao.verification import service as verification
 from yibao.verification.service import Printed
+from yibao.web.files import kind_name
 from yibao.web.page import Page, SignedInPage, check_csrf, now
 from yibao.web.pdf import PDF_MEDIA_TYPE, html_to_pdf
 from yibao.web.routes import MAX_ID, Names, PageRoute
+from yibao.web.settlement_view import settlement_shown
 
-FUNDS: Final = ("pool_fund_pay", "supplementary_pay", "assistance_pay")
 STATEMENT_FUNDS: Final = ("pool", "supplementary", "assistance", "account")
 
 router = APIRouter(
@@ -57,26 +58,19 @@ def qr_data_uri(url: str) -> str:
     return str(segno.make(url, error="m").svg_data_uri(scale=4, border=2, dark="#000"))
 
 
-def document_name(kind: str, lang: Lang) -> str:
-    """A document kind's name (身份证复印件 / copy of the identity card)."""
-    try:
-        names = KIND_NAMES[DocumentKind(kind)]
-    except ValueError:
-        return kind
-    return names.chinese if lang == "zh" else names.english
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A printed document: its template, its printed version and its context."""
+
+    template: str
+    printed: Printed
+    filename: str  # the PDF's, without ".pdf"
+    context: dict[str, Any]
 
 
-def _answer(
-    page: Page,
-    request: Request,
-    template: str,
-    printed: Printed,
-    *,
-    pdf: bool,
-    filename: str,
-    **context: Any,
-) -> Response:
+def _answer(page: Page, request: Request, document: Document, *, pdf: bool) -> Response:
     """The document as a page, or (``pdf``) as a PDF from the same template."""
+    printed = document.printed
     url = verify_url(request, printed.code)
     values = {
         "printed": printed,
@@ -86,192 +80,140 @@ def _answer(
         "issued_on": business_date(printed.issued_at),
         "pdf": pdf,
         "layout": "print_pdf.html" if pdf else "base.html",
-        **context,
+        **document.context,
     }
     if not pdf:
-        return page.render(template, **values)
+        return page.render(document.template, **values)
     html = page.renderer.render(
         page.lang,
-        template,
+        document.template,
         {"page": page, "viewer": None, "csrf_token": "", "path": "", "switch_url": "", **values},
     )
     response = Response(
         html_to_pdf(html),
         media_type=PDF_MEDIA_TYPE,
-        headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'},
+        headers={"Content-Disposition": f'inline; filename="{document.filename}.pdf"'},
     )
     return page.finish(response)
 
 
-def _today() -> date:
-    return business_date(now())
+Issue = Callable[[Page, Session, Request, int], Document]
+
+
+def _routes(path: str, issue: Issue) -> Issue:
+    """A document's two routes: ``path`` (the page) and ``path.pdf`` (the PDF), both
+    issued by ``issue`` (the PDF's route first: ``/print/clearing/5.pdf`` must not be read
+    as the page of statement "5.pdf")."""
+
+    def as_pdf(
+        page: SignedInPage, session: SessionDep, request: Request, object_id: Id
+    ) -> Response:
+        return _answer(page, request, issue(page, session, request, object_id), pdf=True)
+
+    def as_page(
+        page: SignedInPage, session: SessionDep, request: Request, object_id: Id
+    ) -> Response:
+        return _answer(page, request, issue(page, session, request, object_id), pdf=False)
+
+    name = issue.__name__.strip("_")
+    router.add_api_route(f"{path}.pdf", as_pdf, methods=["GET"], name=f"{name}_pdf")
+    router.add_api_route(path, as_page, methods=["GET"], name=f"{name}_page")
+    return issue
 
 
 # --- the filing certificate (备案凭证) ---------------------------------------------------------
 
 
-def _certificate(
-    page: Page, session: SessionDep, request: Request, filing_id: int, *, pdf: bool
-) -> Response:
+def _certificate(page: Page, session: Session, request: Request, filing_id: int) -> Document:
     printed, cert = verification.issue_filing_certificate(
         session, actor=page.actor, filing_id=filing_id, secret=secret_of(request), now=now()
     )
-    return _answer(
-        page,
-        request,
+    return Document(
         "print_certificate.html",
         printed,
-        pdf=pdf,
-        filename=f"certificate-{cert['filing_number']}",
-        cert=cert,
-        valid_from=date.fromisoformat(cert["valid_from"]),
-        valid_to=date.fromisoformat(cert["valid_to"]) if cert["valid_to"] else None,
-        approved_on=date.fromisoformat(cert["approved_on"]) if cert["approved_on"] else None,
-        filing_id=filing_id,
+        f"certificate-{cert['filing_number']}",
+        {
+            "cert": cert,
+            "valid_from": date.fromisoformat(cert["valid_from"]),
+            "valid_to": date.fromisoformat(cert["valid_to"]) if cert["valid_to"] else None,
+            "approved_on": (
+                date.fromisoformat(cert["approved_on"]) if cert["approved_on"] else None
+            ),
+            "filing_id": filing_id,
+        },
     )
 
 
-@router.get("/print/filings/{filing_id}/certificate")
-def certificate_page(
-    page: SignedInPage, session: SessionDep, request: Request, filing_id: Id
-) -> Response:
-    return _certificate(page, session, request, filing_id, pdf=False)
-
-
-@router.get("/print/filings/{filing_id}/certificate.pdf")
-def certificate_pdf(
-    page: SignedInPage, session: SessionDep, request: Request, filing_id: Id
-) -> Response:
-    return _certificate(page, session, request, filing_id, pdf=True)
+_routes("/print/filings/{object_id}/certificate", _certificate)
 
 
 # --- the settlement slip (结算单) --------------------------------------------------------------
 
 
-def _slip(
-    page: Page, session: SessionDep, request: Request, settlement_id: int, *, pdf: bool
-) -> Response:
+def _slip(page: Page, session: Session, request: Request, settlement_id: int) -> Document:
     printed, row = verification.issue_settlement_slip(
         session, actor=page.actor, settlement_id=settlement_id, secret=secret_of(request), now=now()
     )
-    explained = settlements.settlement_explained(session, record_=row, lang=page.lang)
-    person = session.get(Person, row.person_id)
-    assert person is not None
-    names = Names(session)
-    return _answer(
-        page,
-        request,
-        "print_slip.html",
-        printed,
-        pdf=pdf,
-        filename=f"slip-{printed.number}",
-        row=row,
-        s=explained,
-        person=person,
-        identity_masked=mask_identity_number(person.identity_number),
-        institution=names.institution(row.institution_id),
-        names=names,
-        funds=FUNDS,
+    return Document(
+        "print_slip.html", printed, f"slip-{printed.number}", settlement_shown(page, session, row)
     )
 
 
-@router.get("/print/settlements/{settlement_id}/slip")
-def slip_page(
-    page: SignedInPage, session: SessionDep, request: Request, settlement_id: Id
-) -> Response:
-    return _slip(page, session, request, settlement_id, pdf=False)
-
-
-@router.get("/print/settlements/{settlement_id}/slip.pdf")
-def slip_pdf(
-    page: SignedInPage, session: SessionDep, request: Request, settlement_id: Id
-) -> Response:
-    return _slip(page, session, request, settlement_id, pdf=True)
+_routes("/print/settlements/{object_id}/slip", _slip)
 
 
 # --- the decision letter (报销决定书) -----------------------------------------------------------
 
 
-def _decision(
-    page: Page, session: SessionDep, request: Request, claim_id: int, *, pdf: bool
-) -> Response:
+def _decision(page: Page, session: Session, request: Request, claim_id: int) -> Document:
     printed, claim, decision = verification.issue_claim_letter(
         session, actor=page.actor, claim_id=claim_id, secret=secret_of(request), now=now()
     )
-    person = session.get(Person, claim.person_id)
-    assert person is not None
-    amounts = (decision or {}).get("settlement") or {}
-    return _answer(
-        page,
-        request,
+    person = registry.get_person(session, person_id=claim.person_id)
+    return Document(
         "print_decision.html",
         printed,
-        pdf=pdf,
-        filename=f"decision-{printed.number}",
-        claim=claim,
-        decision=decision,
-        person=person,
-        identity_masked=mask_identity_number(person.identity_number),
-        names=Names(session),
-        amounts=amounts,
-        payout=from_fen(claim.payout_fen) if claim.payout_fen is not None else None,
-        missing=[document_name(kind, page.lang) for kind in claim.missing_documents or []],
-        decided_on=business_date(claim.decided_at) if claim.decided_at else None,
+        f"decision-{printed.number}",
+        {
+            "claim": claim,
+            "decision": decision,
+            "person": person,
+            "identity_masked": mask_identity_number(person.identity_number),
+            "names": Names(session),
+            "amounts": (decision or {}).get("settlement") or {},
+            "payout": from_fen(claim.payout_fen) if claim.payout_fen is not None else None,
+            "missing": [kind_name(kind, page.lang) for kind in claim.missing_documents or []],
+            "decided_on": business_date(claim.decided_at) if claim.decided_at else None,
+        },
     )
 
 
-@router.get("/print/claims/{claim_id}/decision")
-def decision_page(
-    page: SignedInPage, session: SessionDep, request: Request, claim_id: Id
-) -> Response:
-    return _decision(page, session, request, claim_id, pdf=False)
-
-
-@router.get("/print/claims/{claim_id}/decision.pdf")
-def decision_pdf(
-    page: SignedInPage, session: SessionDep, request: Request, claim_id: Id
-) -> Response:
-    return _decision(page, session, request, claim_id, pdf=True)
+_routes("/print/claims/{object_id}/decision", _decision)
 
 
 # --- the clearing statement (清算单) -----------------------------------------------------------
 
 
-def _statement(
-    page: Page, session: SessionDep, request: Request, statement_id: int, *, pdf: bool
-) -> Response:
+def _statement(page: Page, session: Session, request: Request, statement_id: int) -> Document:
     printed, row = verification.issue_clearing_statement(
         session, actor=page.actor, statement_id=statement_id, secret=secret_of(request), now=now()
     )
     figures = {
         name: from_fen(getattr(row, f"{name}_fen")) for name in (*STATEMENT_FUNDS, "total", "cash")
     }
-    return _answer(
-        page,
-        request,
+    return Document(
         "print_statement.html",
         printed,
-        pdf=pdf,
-        filename=f"statement-{printed.number}",
-        row=row,
-        names=Names(session),
-        figures=figures,
-        due=from_fen(clearing.amount_due_fen(row)),
-        funds=STATEMENT_FUNDS,
-        confirmed_on=business_date(row.confirmed_at) if row.confirmed_at else None,
+        f"statement-{printed.number}",
+        {
+            "row": row,
+            "names": Names(session),
+            "figures": figures,
+            "due": from_fen(clearing.amount_due_fen(row)),
+            "funds": STATEMENT_FUNDS,
+            "confirmed_on": business_date(row.confirmed_at) if row.confirmed_at else None,
+        },
     )
 
 
-@router.get("/print/clearing/{statement_id}.pdf")
-def statement_pdf(
-    page: SignedInPage, session: SessionDep, request: Request, statement_id: Id
-) -> Response:
-    return _statement(page, session, request, statement_id, pdf=True)
-
-
-# after the PDF: "/print/clearing/5.pdf" must not be read as the page of statement "5.pdf"
-@router.get("/print/clearing/{statement_id}")
-def statement_page(
-    page: SignedInPage, session: SessionDep, request: Request, statement_id: Id
-) -> Response:
-    return _statement(page, session, request, statement_id, pdf=False)
+_routes("/print/clearing/{object_id}", _statement)

@@ -38,6 +38,7 @@ from yibao.web.page import (
     check_csrf,
     now,
 )
+from yibao.web.paging import PageNumber, Paging
 
 SETTLEMENTS_PER_PAGE: Final = 20
 SETTLEMENTS_ON_HOME: Final = 5
@@ -214,23 +215,21 @@ def _insured_home(session: Session, user: User) -> dict[str, Any]:
 def my_settlements(
     page: InsuredPage,
     session: SessionDep,
-    request: Request,
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
 ) -> Response:
     """Every settlement of the person, newest first, a page at a time; an htmx request
     (the "more" button) gets only the next rows."""
+    ask = Paging(number, SETTLEMENTS_PER_PAGE)
     rows: list[SettlementRecord] = settlements.list_settlements(
-        session,
-        actor=page.actor,
-        limit=SETTLEMENTS_PER_PAGE + 1,
-        offset=(number - 1) * SETTLEMENTS_PER_PAGE,
+        session, actor=page.actor, limit=ask.limit, offset=ask.offset
     )
+    shown, next_page = ask.split(rows)
     context: dict[str, Any] = {
         "names": Names(session),
-        "settlements": rows[:SETTLEMENTS_PER_PAGE],
-        "next_page": number + 1 if len(rows) > SETTLEMENTS_PER_PAGE else None,
+        "settlements": shown,
+        "next_page": next_page,
     }
-    if request.headers.get("HX-Request") == "true":
+    if page.htmx:
         return page.render("_settlement_rows.html", **context)
     return page.render("settlements.html", **context)
 

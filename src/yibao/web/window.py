@@ -10,7 +10,6 @@ around the call is rolled back), with the service's own message and code.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
@@ -35,20 +34,17 @@ from yibao.registry.access import institution_of
 from yibao.registry.models import Person
 from yibao.settlements import service as settlements
 from yibao.settlements.states import deposit_outcome
-from yibao.web.forms import attempt, decimal_field
-from yibao.web.page import HospitalPage, Page, check_csrf, now
+from yibao.web.forms import act, attempt, decimal_field, status_of
+from yibao.web.page import HospitalPage, Page, check_csrf, current_day, now
+from yibao.web.paging import PageNumber, Paging
 from yibao.web.routes import MAX_ID, Names, PageRoute
+from yibao.web.settlement_view import FUNDS, settlement_shown
 
 ENCOUNTERS_PER_PAGE: Final = 50
-FUNDS: Final = ("pool_fund_pay", "supplementary_pay", "assistance_pay")
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(check_csrf)]
 )
-
-
-def _today() -> date:
-    return business_date(now())
 
 
 def _local_use(request: Request) -> bool | None:
@@ -63,7 +59,7 @@ def _patient(session: Session, actor: User, person: Person) -> dict[str, Any]:
     """What the window shows of a patient: masked identity, region, scheme, and the filing
     that applies here today (and whether it covers this hospital)."""
     institution = registry.get_institution(session, institution_id=institution_of(actor))
-    today = _today()
+    today = current_day()
     here = filing_info_for(
         session, person_id=person.id, on=today, treatment_region=institution.region_code
     )
@@ -119,8 +115,30 @@ def _window(
     failed = error or admit_error
     return page.render(
         "window.html",
-        status_code=failed["status"] if failed else 200,
+        status_code=status_of(failed),
         names=Names(session),
+        identity_number=identity_number,
+        card_number=card_number,
+        patient=patient,
+        error=error,
+        admit_error=admit_error,
+    )
+
+
+def _found(
+    page: Page,
+    session: Session,
+    identity_number: str,
+    card_number: str,
+    *,
+    admit_error: dict[str, Any] | None = None,
+) -> Response:
+    """The window with the patient found by what was typed (or why none was found), and
+    the admission's error if the admission was refused."""
+    patient, error = _find(session, page.actor, identity_number, card_number)
+    return _window(
+        page,
+        session,
         identity_number=identity_number,
         card_number=card_number,
         patient=patient,
@@ -141,15 +159,7 @@ def find_patient(
     identity_number: Annotated[str, Form(max_length=40)] = "",
     card_number: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    patient, error = _find(session, page.actor, identity_number, card_number)
-    return _window(
-        page,
-        session,
-        identity_number=identity_number,
-        card_number=card_number,
-        patient=patient,
-        error=error,
-    )
+    return _found(page, session, identity_number, card_number)
 
 
 @router.post("/window/admit")
@@ -164,7 +174,7 @@ def admit(
 ) -> Response:
     """Admission (入院登记, with the deposit) or an outpatient visit (门诊登记), today."""
     actor = page.actor
-    today = _today()
+    today = current_day()
 
     def register() -> Encounter:
         return encounters.register_encounter(
@@ -180,18 +190,14 @@ def admit(
             actor=actor,
         )
 
-    encounter, admit_error = attempt(session, register)
-    if encounter is not None:
-        return page.redirect(f"/window/encounters/{encounter.id}")
-    patient, error = _find(session, actor, identity_number, card_number)
-    return _window(
+    return act(
         page,
         session,
-        identity_number=identity_number,
-        card_number=card_number,
-        patient=patient,
-        error=error,
-        admit_error=admit_error,
+        register,
+        then=lambda encounter: f"/window/encounters/{encounter.id}",
+        failed=lambda admit_error: _found(
+            page, session, identity_number, card_number, admit_error=admit_error
+        ),
     )
 
 
@@ -203,26 +209,21 @@ def encounter_list(
     page: HospitalPage,
     session: SessionDep,
     state: Annotated[Literal["open", "settled", "cancelled", ""], Query()] = "",
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
 ) -> Response:
     """The hospital's encounters, newest first, filtered by state."""
+    ask = Paging(number, ENCOUNTERS_PER_PAGE)
     rows = encounters.list_encounters(
-        session,
-        actor=page.actor,
-        state=state or None,
-        limit=ENCOUNTERS_PER_PAGE + 1,
-        offset=(number - 1) * ENCOUNTERS_PER_PAGE,
+        session, actor=page.actor, state=state or None, limit=ask.limit, offset=ask.offset
     )
-    patients = {
-        row.person_id: session.get(Person, row.person_id) for row in rows[:ENCOUNTERS_PER_PAGE]
-    }
+    shown, next_page = ask.split(rows)
     return page.render(
         "window_encounters.html",
-        encounters=rows[:ENCOUNTERS_PER_PAGE],
-        patients=patients,
+        encounters=shown,
+        patients=registry.persons_by_id(session, (row.person_id for row in shown)),
         state=state,
         number=number,
-        next_page=number + 1 if len(rows) > ENCOUNTERS_PER_PAGE else None,
+        next_page=next_page,
     )
 
 
@@ -273,7 +274,7 @@ def _encounter_page(
         explained = settlements.settlement_explained(session, record_=row, lang=page.lang)
     return page.render(
         "window_encounter.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         encounter=encounter,
         person=person,
         identity_masked=mask_identity_number(person.identity_number),
@@ -332,11 +333,16 @@ def add_fee_line(
             actor=actor,
         )
 
-    _done, error = attempt(session, upload)
-    if error is None:
-        return page.redirect(f"/window/encounters/{encounter.id}")
     entered = {"code": code, "quantity": quantity, "unit_price": unit_price}
-    return _encounter_page(page, session, encounter.id, error=error, line=entered)
+    return act(
+        page,
+        session,
+        upload,
+        then=f"/window/encounters/{encounter.id}",
+        failed=lambda error: _encounter_page(
+            page, session, encounter.id, error=error, line=entered
+        ),
+    )
 
 
 @router.post("/window/encounters/{encounter_id}/pre-settle")
@@ -348,7 +354,7 @@ def pre_settle(
 ) -> Response:
     """Pre-settlement (预结算) as of today: the full result, nothing stored."""
     actor = page.actor
-    today = _today()
+    today = current_day()
 
     def preview() -> dict[str, Any]:
         result = encounters.pre_settle_encounter(
@@ -398,10 +404,13 @@ def settle(
             now=at,
         )
 
-    _done, error = attempt(session, settle_now)
-    if error is None:
-        return page.redirect(f"/window/encounters/{encounter_id}")
-    return _encounter_page(page, session, encounter_id, error=error)
+    return act(
+        page,
+        session,
+        settle_now,
+        then=f"/window/encounters/{encounter_id}",
+        failed=lambda error: _encounter_page(page, session, encounter_id, error=error),
+    )
 
 
 # --- the settlement slip (结算单) -------------------------------------------------------------
@@ -415,17 +424,4 @@ def settlement_slip(
 ) -> Response:
     """The printable slip of a settlement this hospital made."""
     row = settlements.get_settlement(session, actor=page.actor, settlement_id=settlement_id)
-    explained = settlements.settlement_explained(session, record_=row, lang=page.lang)
-    person = session.get(Person, row.person_id)
-    assert person is not None
-    names = Names(session)
-    return page.render(
-        "window_slip.html",
-        row=row,
-        s=explained,
-        person=person,
-        identity_masked=mask_identity_number(person.identity_number),
-        institution=names.institution(row.institution_id),
-        names=names,
-        funds=FUNDS,
-    )
+    return page.render("window_slip.html", **settlement_shown(page, session, row))

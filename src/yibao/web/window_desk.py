@@ -12,17 +12,14 @@ finds and whether a filing may be stamped is decided there.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.auth.deps import SessionDep
-from yibao.clock import business_date
 from yibao.filings import service as filings
 from yibao.filings import views as filing_views
 from yibao.filings.models import Filing
@@ -30,18 +27,20 @@ from yibao.identity import mask_identity_number
 from yibao.reconciliation import service as reconciliation
 from yibao.reconciliation.compare import parse_details_csv, totals_of
 from yibao.reconciliation.models import Reconciliation
-from yibao.registry.models import Person
+from yibao.registry import service as registry
 from yibao.settlements import service as settlements
 from yibao.settlements.models import SettlementRecord
-from yibao.web.forms import FormError, attempt
+from yibao.web.files import download
+from yibao.web.forms import FormError, act, attempt, day_field, status_of
 from yibao.web.i18n import N_
-from yibao.web.page import HospitalPage, Page, check_csrf, now
+from yibao.web.page import HospitalPage, Page, check_csrf, current_day, now
+from yibao.web.paging import PageNumber, Paging
 from yibao.web.routes import MAX_ID, Names, PageRoute
+from yibao.web.settlement_view import settlement_shown
 
 SETTLEMENTS_PER_PAGE: Final = 50
 RECONCILIATIONS_SHOWN: Final = 20
 MAX_CSV_BYTES: Final = 2 * 1024 * 1024
-FUNDS: Final = ("pool_fund_pay", "supplementary_pay", "assistance_pay")
 
 REASON_REQUIRED: Final = N_("Give the reason for the reversal.")
 REASON_TOO_LONG: Final = N_("The reason is at most 400 characters.")
@@ -82,27 +81,6 @@ router = APIRouter(
 )
 
 
-def _today() -> date:
-    return business_date(now())
-
-
-def _day(text: str | None) -> date | None:
-    """A day typed in a filter or a form (``YYYY-MM-DD``); empty is none."""
-    if text is None or not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise FormError(BAD_DAY) from None
-
-
-def _persons(session: Session, ids: set[int]) -> dict[int, Person]:
-    """The persons named by a page's rows, in one query."""
-    if not ids:
-        return {}
-    return {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
-
-
 # --- the hospital's settlements ---------------------------------------------------------------
 
 
@@ -114,15 +92,16 @@ def settlement_list(
     on: Annotated[str | None, Query(max_length=20)] = None,
     state: Annotated[Literal["settled", "reversed", "reversal", ""], Query()] = "",
     setting: Annotated[Literal["inpatient", "outpatient", ""], Query()] = "",
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    number: PageNumber = 1,
 ) -> Response:
     """The hospital's settlements, newest first: today's unless another day (or every day,
     with an empty day) is asked for; an htmx request gets the table only."""
     error = None
     try:
-        day = _today() if on is None else _day(on)
+        day = current_day() if on is None else day_field(on, BAD_DAY)
     except FormError as exc:
-        day, error = None, {"message": exc.message, "detail": None, "code": None}
+        day, error = None, exc.shown()
+    ask = Paging(number, SETTLEMENTS_PER_PAGE)
     rows: list[SettlementRecord] = []
     if error is None:
         rows = settlements.search_settlements(
@@ -131,24 +110,24 @@ def settlement_list(
             on=day,
             state=state or None,
             setting=setting or None,
-            limit=SETTLEMENTS_PER_PAGE + 1,
-            offset=(number - 1) * SETTLEMENTS_PER_PAGE,
+            limit=ask.limit,
+            offset=ask.offset,
         )
-    shown = rows[:SETTLEMENTS_PER_PAGE]
+    shown, next_page = ask.split(rows)
     filters = {"on": day.isoformat() if day else "", "state": state, "setting": setting}
     context: dict[str, Any] = {
         "settlements": shown,
-        "patients": _persons(session, {row.person_id for row in shown}),
+        "patients": registry.persons_by_id(session, (row.person_id for row in shown)),
         "filters": filters,
         "query": "&".join(f"{k}={v}" for k, v in filters.items()),
         "number": number,
-        "next_page": number + 1 if len(rows) > SETTLEMENTS_PER_PAGE else None,
+        "next_page": next_page,
         "error": error,
         "states": STATE_FILTERS,
         "settings": SETTING_FILTERS,
     }
-    status = 422 if error else 200
-    if request.headers.get("HX-Request") == "true":
+    status = status_of(error)
+    if page.htmx:
         return page.render("desk_settlement_table.html", status_code=status, **context)
     return page.render("desk_settlements.html", status_code=status, **context)
 
@@ -162,21 +141,12 @@ def _settlement_page(
     reason: str = "",
 ) -> Response:
     row = settlements.get_settlement(session, actor=page.actor, settlement_id=settlement_id)
-    explained = settlements.settlement_explained(session, record_=row, lang=page.lang)
-    person = session.get(Person, row.person_id)
-    assert person is not None
-    names = Names(session)
     return page.render(
         "desk_settlement.html",
-        status_code=error["status"] if error else 200,
-        row=row,
-        s=explained,
-        person=person,
-        identity_masked=mask_identity_number(person.identity_number),
-        names=names,
-        funds=FUNDS,
+        status_code=status_of(error),
         error=error,
         reason=reason,
+        **settlement_shown(page, session, row),
     )
 
 
@@ -219,10 +189,15 @@ def reverse(
             now=at,
         )
 
-    _reversal, error = attempt(session, reverse_now)
-    if error is None:
-        return page.redirect(f"/window/settlements/{settlement_id}")
-    return _settlement_page(page, session, settlement_id, error=error, reason=reason)
+    return act(
+        page,
+        session,
+        reverse_now,
+        then=f"/window/settlements/{settlement_id}",
+        failed=lambda error: _settlement_page(
+            page, session, settlement_id, error=error, reason=reason
+        ),
+    )
 
 
 # --- reconciliation (对账) --------------------------------------------------------------------
@@ -238,10 +213,10 @@ def _reconciliation_page(
     rows = reconciliation.list_reconciliations(session, actor=page.actor)
     return page.render(
         "desk_reconciliation.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         reconciliations=rows[:RECONCILIATIONS_SHOWN],
         error=error,
-        form=form or {"day": _today().isoformat(), "count": "", "total": "", "fund_pay": ""},
+        form=form or {"day": current_day().isoformat(), "count": "", "total": "", "fund_pay": ""},
     )
 
 
@@ -253,12 +228,9 @@ def reconciliation_form(page: HospitalPage, session: SessionDep) -> Response:
 @router.get("/window/reconciliation/example.csv")
 def reconciliation_example(page: HospitalPage) -> Response:
     """An example of the details file (the columns the page documents)."""
-    response = Response(
-        EXAMPLE_CSV.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="reconciliation-example.csv"'},
+    return download(
+        page, EXAMPLE_CSV.encode("utf-8"), "text/csv; charset=utf-8", "reconciliation-example.csv"
     )
-    return page.finish(response)
 
 
 def _amount(text: str) -> Decimal:
@@ -302,7 +274,7 @@ def _submit_reconciliation(
     actor = page.actor
 
     def submit() -> Reconciliation:
-        on = _day(form["day"])
+        on = day_field(form["day"], BAD_DAY)
         if on is None:
             raise FormError(BAD_DAY)
         details_csv = None
@@ -366,17 +338,17 @@ def _referrals_page(
     page: Page, session: Session, *, done: int | None = None, error: dict[str, Any] | None = None
 ) -> Response:
     actor = page.actor
-    today = _today()
+    today = current_day()
     waiting: list[dict[str, Any]] = []
     for filing in filings.list_filings(session, actor=actor):
         actions = filing_views.allowed_actions(session, actor=actor, filing=filing, today=today)
         stamps = [name for name in actions if name in STAMPS]
         if stamps:
             waiting.append({"filing": filing, "stamps": stamps})
-    patients = _persons(session, {item["filing"].person_id for item in waiting})
+    patients = registry.persons_by_id(session, (item["filing"].person_id for item in waiting))
     return page.render(
         "desk_referrals.html",
-        status_code=error["status"] if error else 200,
+        status_code=status_of(error),
         waiting=waiting,
         patients={pid: (p, mask_identity_number(p.identity_number)) for pid, p in patients.items()},
         names=Names(session),
@@ -404,10 +376,13 @@ def _stamp(page: Page, session: Session, filing_id: int, which: str) -> Response
         call = filings.stamp_referral if which == "referral-stamp" else filings.stamp_hospital
         return call(session, actor=actor, filing_id=filing_id, now=now())
 
-    _filing, error = attempt(session, stamp)
-    if error is None:
-        return page.redirect(f"/window/referrals?done={filing_id}")
-    return _referrals_page(page, session, error=error)
+    return act(
+        page,
+        session,
+        stamp,
+        then=f"/window/referrals?done={filing_id}",
+        failed=lambda error: _referrals_page(page, session, error=error),
+    )
 
 
 @router.post("/window/referrals/{filing_id}/referral-stamp")
