@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian packages the tests need: Chromium for the browser tests (driven by Playwright by
-# its executable path; no browser download), a CJK font so pages and PDFs show Chinese,
+# its executable path; no browser download) with its Chinese UI (chromium-l10n: file
+# pickers and date fields in Chinese), a CJK font so pages and PDFs show Chinese,
 # Pango for WeasyPrint's PDFs, and poppler-utils (pdftoppm, pdftotext, pdffonts) to check them.
 # Installed when missing, as root; otherwise named, and the run stops.
-SYSTEM_PACKAGES := chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+SYSTEM_PACKAGES := chromium chromium-l10n fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

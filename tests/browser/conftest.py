@@ -64,7 +64,7 @@ def chromium_path() -> str:
     if not path:
         raise RuntimeError(
             "Chromium is not installed: `make test` installs it as root "
-            "(apt-get install chromium fonts-noto-cjk); or set YIBAO_CHROMIUM"
+            "(apt-get install chromium chromium-l10n fonts-noto-cjk); or set YIBAO_CHROMIUM"
         )
     return path
 
@@ -122,11 +122,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         thread.join(10)
 
 
+# Chromium's own words (a file picker's button, a date field's format) follow its UI
+# language: Chinese, like the people at the desks, with the context's locale to match. The
+# Chinese words come with Debian's chromium-l10n (zh-CN.pak); without it they stay English.
+BROWSER_LANGUAGE = "zh-CN"
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    args = [f"--lang={BROWSER_LANGUAGE}", f"--accept-lang={BROWSER_LANGUAGE},zh"]
+    if os.geteuid() == 0:
+        args.append("--no-sandbox")
+    env = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"}
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path(), args=args)
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=args, env=env)
         yield launched
         launched.close()
 
@@ -178,7 +187,7 @@ class Watched:
 
 @pytest.fixture
 def watched(browser: Browser, site: Site, request: pytest.FixtureRequest) -> Iterator[Watched]:
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = browser.new_context(locale=BROWSER_LANGUAGE, timezone_id="Asia/Shanghai")
     context.set_default_timeout(10_000)
     page = context.new_page()
     seen = Watched(page=page, site=site, name=request.node.name)

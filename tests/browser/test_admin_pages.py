@@ -49,6 +49,17 @@ def test_the_admin_creates_a_user_and_resets_a_password(watched: Watched) -> Non
     page.get_by_label("用户名").fill("sy_town_window")
     page.get_by_label("密码").fill(second)
     page.keyboard.press("Enter")
+    # a temporary password: the new user chooses one of their own first
+    page.wait_for_url("**/me/password*")
+    page.wait_for_load_state("networkidle")
+    watched.shot("choose-password")
+    assert "临时密码" in page.inner_text("body")
+    page.get_by_label("当前密码").fill(second)
+    page.get_by_label("新密码", exact=True).fill("town window 2026")
+    page.get_by_label("再次输入新密码").fill("town window 2026")
+    page.get_by_role("button", name="确认修改").click()
+    page.wait_for_load_state("networkidle")
+    page.get_by_role("link", name="继续").click()
     page.wait_for_url("**/me")
     assert "三亚示范镇卫生院" in page.inner_text("body")
 

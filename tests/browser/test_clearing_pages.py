@@ -114,6 +114,10 @@ def test_the_centre_builds_and_confirms_a_month(watched: Watched, stays: dict[st
     assert "等待中心另一名工作人员" in page.inner_text("body")
     assert watched.accessibility_problems() == []
     approval = int(page.url.rsplit("requested=", 1)[1])
+    # asked once: the button gives way to the pending request and its link
+    assert page.get_by_role("button", name="申请确认本清算单").count() == 0
+    pending = page.get_by_role("link", name="查看复核单")
+    assert pending.get_attribute("href") == f"/agency/approvals#approval-{approval}"
 
     second = {"Authorization": f"Bearer {watched.site.demo.tokens['agency_2']}"}
     with httpx.Client(base_url=f"{watched.site.base}/api/v1", headers=second) as api:

@@ -50,7 +50,7 @@ def test_the_window_settles_then_reverses_and_reconciles(watched: Watched) -> No
     page.get_by_label("类型").select_option("inpatient")
     page.get_by_role("button", name="筛选").click()
     page.wait_for_load_state("networkidle")
-    page.get_by_role("link", name=f"结算单 {settlement_id}", exact=True).click()
+    page.get_by_role("link", name=f"结算记录 {settlement_id}", exact=True).click()
     page.wait_for_url(f"**/window/settlements/{settlement_id}")
     page.wait_for_load_state("networkidle")
     watched.shot("settlement")

@@ -360,7 +360,8 @@ def test_returned_for_a_missing_document_completed_and_approved(
     assert returned["state"] == "returned"
     assert returned["missing_documents"] == ["application_form"]
     assert returned["documents_still_missing"] == ["application_form"]
-    assert returned["allowed_actions"] == ["submit", "withdraw"]  # /submit resubmits
+    # /submit resubmits, offered once what the return asked for is there
+    assert returned["allowed_actions"] == ["withdraw"]
     assert [d["doc_type"] for d in returned["documents"]] == ["identity_copy", "employment_proof"]
 
     # Approving a returned filing is an illegal move: 409 with the moves allowed.
@@ -374,6 +375,8 @@ def test_returned_for_a_missing_document_completed_and_approved(
     assert early.status_code == 422 and early.json()["missing"] == ["application_form"]
 
     upload(client, unit, fid, "application_form")
+    completed = ok(client.get(f"/api/v1/filings/{fid}", headers=unit))
+    assert completed["allowed_actions"] == ["submit", "withdraw"]
     assert ok(post(client, unit, f"/{fid}/submit"))["state"] == "resubmitted"
     assert [f["id"] for f in ok(client.get("/api/v1/filings/queue", headers=agency))] == [fid]
     approved = ok(post(client, agency, f"/{fid}/approve"))

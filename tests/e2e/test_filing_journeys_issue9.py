@@ -227,7 +227,7 @@ def test_a_draft_can_be_withdrawn_and_no_longer_blocks(
     person = users["insured"].headers
     body = {"person_id": world.retiree.id, "category": "other_temporary", "destination": "130600"}
     mistake = ok(post(client, person, "", body), 201)
-    assert mistake["allowed_actions"] == ["submit", "withdraw"]
+    assert mistake["allowed_actions"] == ["withdraw"]  # submit once the documents are there
     fixed = {**body, "destination": "460200"}
     blocked = post(client, person, "", fixed)
     assert blocked.status_code == 409 and blocked.json()["code"] == "filing.duplicate"
@@ -558,12 +558,14 @@ def test_allowed_actions_are_routes(
         "hospital_ids": [sanya.l3.id],
     }
     fid = ok(post(client, office, "", body), 201)["id"]
-    assert offered(person, fid) == ["submit", "withdraw"]
+    assert offered(person, fid) == ["withdraw"]  # submit once documents and stamp are there
     assert offered(chosen, fid) == ["hospital-stamp"]
     for kind in RETIREE_DOCUMENTS:
         upload(client, office, fid, kind)
+    assert offered(person, fid) == ["withdraw"]  # the chosen hospital's stamp still owed
     ok(post(client, chosen, f"/{fid}/hospital-stamp"))
     assert offered(chosen, fid) == []
+    assert offered(person, fid) == ["submit", "withdraw"]
     ok(post(client, office, f"/{fid}/submit"))
     assert offered(agency, fid) == ["approve", "reject", "return", "withdraw"]
     assert offered(person, fid) == ["withdraw"]
@@ -577,8 +579,9 @@ def test_allowed_actions_are_routes(
     assert offered(agency, own["id"]) == ["reject", "return", "withdraw"]
 
     ok(post(client, agency, f"/{fid}/return", {"missing_documents": ["residence_proof"]}))
-    assert offered(person, fid) == ["submit", "withdraw"]  # /submit resubmits
+    assert offered(person, fid) == ["withdraw"]  # the residence proof asked for is missing
     upload(client, office, fid, "residence_proof")
+    assert offered(person, fid) == ["submit", "withdraw"]  # /submit resubmits
     ok(post(client, office, f"/{fid}/submit"))
     ok(post(client, agency, f"/{fid}/approve"))
     assert offered(person, fid) == ["cancel"]

@@ -272,7 +272,8 @@ def test_the_creator_may_not_approve_and_sees_why(
     assert f'action="{page}/approve"' not in shown.text
     refused = post_form(client, page, f"{page}/approve", {})
     assert refused.status_code == 403
-    assert "filing.same_user" in refused.text and "无法办理" in text_of(refused.text)
+    assert "filing.same_user" in refused.text
+    assert "该申请由您本人录入，须由其他审核人员审核通过。" in text_of(refused.text)
     session.expire_all()
     assert session.get(Filing, filing.id).state == "submitted"  # type: ignore[union-attr]
 
@@ -492,7 +493,7 @@ def test_recovery_cases_list_and_close(
     too_much = post_form(client, case_page, f"{case_page}/close", {"recovered": "1300.01"})
     assert too_much.status_code == 422 and "recovery.amount" in too_much.text
     not_a_number = post_form(client, case_page, f"{case_page}/close", {"recovered": "abc"})
-    assert not_a_number.status_code == 422 and "追回金额须为" in text_of(not_a_number.text)
+    assert not_a_number.status_code == 422 and "追偿金额须为" in text_of(not_a_number.text)
     closed = post_form(
         client, case_page, f"{case_page}/close", {"recovered": "1000", "note": "肇事方保险赔付"}
     )

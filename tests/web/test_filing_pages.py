@@ -310,7 +310,7 @@ def test_the_street_office_files_for_a_person_and_sees_it_approved(
     )
     assert cancelled.status_code == 303
     after = text_of(client.get(f"/office/filings/{filing_id}").text)
-    assert "已取消" in after and "起恢复在参保地使用医保卡" in after
+    assert "已注销" in after and "起恢复在参保地使用医保卡" in after
 
 
 def test_an_office_may_not_file_for_someone_it_does_not_serve(

@@ -144,7 +144,7 @@ def test_a_settlement_explained_in_either_language(
     assert page.status_code == 200
     words = text_of(page.text)
     amounts = settled["amounts"]
-    assert f"结算单 {settled['id']}" in words
+    assert f"结算记录 {settled['id']}" in words
     for name in ("total", "fund_pay_total", "personal_burden", "account_pay", "cash_pay"):
         figure = f"{Decimal(amounts[name]):,.2f} 元"
         assert figure in words, (name, figure)

@@ -197,6 +197,18 @@ def approved_requests(session: Session, *, kind: str, subject: str) -> list[dict
     return [json.loads(text) for text in rows]
 
 
+def pending_requests(session: Session, *, kind: str, subject: str) -> list[Approval]:
+    """The requests of ``kind`` about ``subject`` still waiting for a second user, newest
+    first."""
+    return list(
+        session.scalars(
+            select(Approval)
+            .where(Approval.kind == kind, Approval.subject == subject, Approval.state == "pending")
+            .order_by(Approval.id.desc())
+        )
+    )
+
+
 def list_approvals(
     session: Session, *, actor: User, state: str | None = "pending", limit: int = 100
 ) -> Sequence[Approval]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -56,6 +57,11 @@ class User(Base):
     # Failed sign-ins in a row; at the limit the account is locked until ``locked_until``.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when an administrator gave a temporary password: the user chooses a new one at
+    # the next sign-in (cleared by :func:`yibao.users.service.change_own_password`).
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class WebSession(Base):

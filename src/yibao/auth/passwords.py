@@ -95,7 +95,7 @@ def set_password(session: Session, *, user: User, password: str, login: str | No
             select(User.id).where(User.login == login, User.id != user.id)
         ).first()
         if taken is not None:
-            problems.append(f"the login {login!r} is taken")
+            raise ValidationFailed(f"the login {login!r} is taken", code="user.login_taken")
     elif user.login is None:
         problems.append(f"user {user.id} has no login yet: give one (--login)")
     if problems:
@@ -106,6 +106,14 @@ def set_password(session: Session, *, user: User, password: str, login: str | No
     user.failed_logins = 0
     user.locked_until = None
     session.flush()
+
+
+def password_matches(user: User, password: str) -> bool:
+    """Whether ``password`` is the user's present password (False when it has none)."""
+    if user.password_hash is None:
+        _check_dummy(password)
+        return False
+    return _verify(user.password_hash, password)
 
 
 def sign_in(session: Session, *, login: str, password: str, now: datetime) -> SignIn:

@@ -79,3 +79,12 @@ def end_session(session: Session, *, token: str) -> None:
 def end_all_sessions(session: Session, *, user_id: int) -> None:
     """Sign every browser of a user out (a new password, a deactivated user)."""
     session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+
+
+def end_other_sessions(session: Session, *, user_id: int, keep: str | None) -> None:
+    """Sign every other browser of a user out, keeping the one whose token is ``keep``
+    (the user changed the password there)."""
+    stmt = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep:
+        stmt = stmt.where(WebSession.id != _key(keep))
+    session.execute(stmt)

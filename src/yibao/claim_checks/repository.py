@@ -36,10 +36,13 @@ def findings_of_person(session: Session, *, person_id: int) -> list[AuditFinding
 
 
 def clear_findings(session: Session, *, subject_kind: str, subject_id: int) -> None:
+    # "fetch": only the deleted rows are looked for in the session. The default ("evaluate")
+    # walks every object the session holds for each call, which made a month's audit
+    # (one call per settlement, the month's settlements all loaded) quadratic.
     session.execute(
-        delete(AuditFinding).where(
-            AuditFinding.subject_kind == subject_kind, AuditFinding.subject_id == subject_id
-        )
+        delete(AuditFinding)
+        .where(AuditFinding.subject_kind == subject_kind, AuditFinding.subject_id == subject_id)
+        .execution_options(synchronize_session="fetch")
     )
 
 

@@ -204,6 +204,16 @@ def confirm_statement(
     )
 
 
+def pending_confirmation(session: Session, *, actor: User, statement_id: int) -> Approval | None:
+    """The request to confirm a statement the actor may see that still waits for its
+    second user (the newest), or None: asking again would give the same request."""
+    row = get_statement(session, actor=actor, statement_id=statement_id)
+    pending = approvals.pending_requests(
+        session, kind=CONFIRM_STATEMENT, subject=f"clearing_statement:{row.id}"
+    )
+    return pending[0] if pending else None
+
+
 _FIGURES = (
     "year_month",
     "insured_region",

@@ -9,11 +9,12 @@ reversal of the encounter's settlement reopens it through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
@@ -549,6 +550,86 @@ def settle_encounter(
     )
     repo.set_encounter_state(session, encounter, new_state)
     return stored, result
+
+
+@dataclass(frozen=True, slots=True)
+class EncounterSettled:
+    """A discharge settlement just stored, with the encounter, the patient and the hospital
+    it was computed for (read once, under the encounter's lock)."""
+
+    record: SettlementRecord
+    result: Settlement
+    encounter: Encounter
+    person: Person
+    institution: Institution
+
+
+_MSG_ID_CONSTRAINT = ("uq_settlements_msg_id", "settlements.institution_id, settlements.msg_id")
+
+
+def settle_encounter_checked(
+    session: Session,
+    *,
+    encounter_id: int,
+    institution_id: int | None,
+    check: Callable[[Encounter], date | None] | None = None,
+    liability: str | None = None,
+    local_use_while_filed: bool | None = None,
+    msg_id: str | None = None,
+    invoice_no: str | None = None,
+    actor: Actor = None,
+    now: datetime | None = None,
+) -> EncounterSettled:
+    """:func:`settle_encounter` for a face that checks the encounter itself (the national
+    interface: its setting, its patient), in one read of the encounter:
+
+    - ``check`` gets the locked encounter, the institution's own, before anything else;
+      it may refuse (raise) and returns the settlement day (None: as ``on=None``);
+    - a ``msg_id`` the institution used before is refused (``settlement.duplicate_msg_id``)
+      by the unique constraint ``uq_settlements_msg_id`` when the settlement is stored,
+      without a select first; the transaction is then rolled back, as after any error;
+    - the patient and the hospital come back with the record and the result.
+    """
+    parties = repo.encounter_with_parties(session, encounter_id)
+    encounter, person, institution = parties.encounter, parties.person, parties.institution
+    if institution_id is not None and encounter.institution_id != institution_id:
+        raise NotFound(f"encounter {encounter_id} not found", code="encounter.not_found")
+    on = check(encounter) if check is not None else None
+    new_state = encounter_next(encounter.state, "settle")
+    ec = encounter_claim(
+        session,
+        encounter=encounter,
+        on=on,
+        liability=liability,
+        local_use_while_filed=local_use_while_filed,
+        person=person,
+        institution=institution,
+        has_filings=parties.has_filings,
+        today=business_date(now) if now is not None else None,
+    )
+    try:
+        stored, result = record_settlement(
+            session,
+            claim=ec.claim,
+            person_id=ec.person.id,
+            source="direct",
+            institution_id=encounter.institution_id,
+            account_person_id=ec.account_person_id,
+            encounter_id=encounter.id,
+            msg_id=msg_id,
+            invoice_no=invoice_no,
+            deposit_fen=encounter.deposit_fen,
+            actor=actor,
+            now=now,
+        )
+    except IntegrityError as exc:
+        if msg_id is not None and any(name in str(exc.orig) for name in _MSG_ID_CONSTRAINT):
+            raise ValidationFailed(
+                f"message id {msg_id!r} was already used", code="settlement.duplicate_msg_id"
+            ) from None
+        raise
+    repo.set_encounter_state(session, encounter, new_state)
+    return EncounterSettled(stored, result, encounter, ec.person, institution)
 
 
 # --- the HIS's own steps: visit information, discharge and its cancellation ------------

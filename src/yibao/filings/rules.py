@@ -104,41 +104,71 @@ def _either(values: Sequence[str]) -> str:
 _SEX_WORDS = {"M": ("men", "a man"), "F": ("women", "a woman")}
 
 
+@dataclass(frozen=True, slots=True)
+class FitReason:
+    """One reason a person does not fit a category, as data a page says in its own words.
+
+    ``rule`` names the rule: ``scheme``, ``person_type``, ``min_age``, ``max_age``, ``sex``,
+    ``unit_needed`` (posted by an insured unit) or ``no_unit`` (without an employing unit);
+    ``wanted`` is what the category asks (codes, or the age limit), ``actual`` what the
+    person is (a code or the age; empty for the unit rules).
+    """
+
+    rule: str
+    wanted: tuple[str, ...]
+    actual: str
+
+
+def category_fit_reasons(fit: CategoryFit, person: PersonFacts) -> list[FitReason]:
+    """Why ``person`` does not fit a category of rule ``fit`` (empty when they do), one
+    reason per rule, in the order of :func:`category_fit_problems`."""
+    reasons: list[FitReason] = []
+    if fit.schemes and person.scheme not in fit.schemes:
+        reasons.append(FitReason("scheme", fit.schemes, person.scheme))
+    if fit.person_types and person.person_type not in fit.person_types:
+        reasons.append(FitReason("person_type", fit.person_types, person.person_type))
+    if fit.min_age is not None and person.age < fit.min_age:
+        reasons.append(FitReason("min_age", (str(fit.min_age),), str(person.age)))
+    if fit.max_age is not None and person.age > fit.max_age:
+        reasons.append(FitReason("max_age", (str(fit.max_age),), str(person.age)))
+    if fit.sexes and person.sex not in fit.sexes:
+        reasons.append(FitReason("sex", fit.sexes, person.sex))
+    if fit.employed_by_unit is True and not person.employed_by_unit:
+        reasons.append(FitReason("unit_needed", (), ""))
+    if fit.employed_by_unit is False and person.employed_by_unit:
+        reasons.append(FitReason("no_unit", (), ""))
+    return reasons
+
+
+def _fit_problem(category: str, reason: FitReason) -> str:
+    wanted, actual = reason.wanted, reason.actual
+    if reason.rule == "scheme":
+        return (
+            f"{category} is for the {_either(wanted)} scheme;"
+            f" this person is insured in the {actual} scheme"
+        )
+    if reason.rule == "person_type":
+        return f"{category} is for {_either(wanted)} persons; this person is {actual}"
+    if reason.rule == "min_age":
+        return f"{category} is for persons aged {wanted[0]} or more; this person is {actual}"
+    if reason.rule == "max_age":
+        return f"{category} is for persons aged {wanted[0]} or less; this person is {actual}"
+    if reason.rule == "sex":
+        words = _either([_SEX_WORDS.get(s, (s, s))[0] for s in wanted])
+        who = _SEX_WORDS.get(actual, (actual, actual))[1]
+        return f"{category} is for {words}; this person is {who}"
+    if reason.rule == "unit_needed":
+        return f"{category} is for persons posted by an insured unit; this person has no unit"
+    return f"{category} is for persons without an employing unit; this person has one"
+
+
 def category_fit_problems(category: str, fit: CategoryFit, person: PersonFacts) -> list[str]:
     """Why ``person`` does not fit ``category`` (empty when they do), one reason per rule.
 
-    E.g. "resettled_retiree is for retired persons; this person is in_service".
+    E.g. "resettled_retiree is for retired persons; this person is in_service"; the same
+    reasons as data: :func:`category_fit_reasons`.
     """
-    problems: list[str] = []
-    if fit.schemes and person.scheme not in fit.schemes:
-        problems.append(
-            f"{category} is for the {_either(fit.schemes)} scheme;"
-            f" this person is insured in the {person.scheme} scheme"
-        )
-    if fit.person_types and person.person_type not in fit.person_types:
-        problems.append(
-            f"{category} is for {_either(fit.person_types)} persons;"
-            f" this person is {person.person_type}"
-        )
-    if fit.min_age is not None and person.age < fit.min_age:
-        problems.append(
-            f"{category} is for persons aged {fit.min_age} or more; this person is {person.age}"
-        )
-    if fit.max_age is not None and person.age > fit.max_age:
-        problems.append(
-            f"{category} is for persons aged {fit.max_age} or less; this person is {person.age}"
-        )
-    if fit.sexes and person.sex not in fit.sexes:
-        wanted = _either([_SEX_WORDS.get(s, (s, s))[0] for s in fit.sexes])
-        who = _SEX_WORDS.get(person.sex, (person.sex, person.sex))[1]
-        problems.append(f"{category} is for {wanted}; this person is {who}")
-    if fit.employed_by_unit is True and not person.employed_by_unit:
-        problems.append(
-            f"{category} is for persons posted by an insured unit; this person has no unit"
-        )
-    if fit.employed_by_unit is False and person.employed_by_unit:
-        problems.append(f"{category} is for persons without an employing unit; this person has one")
-    return problems
+    return [_fit_problem(category, reason) for reason in category_fit_reasons(fit, person)]
 
 
 # --- dates -----------------------------------------------------------------------------

@@ -51,7 +51,12 @@ from yibao.filings.states import stamp as stamp_transition
 from yibao.filings.views import certificate as certificate
 from yibao.filings.views import certificate_data as certificate_data
 from yibao.filings.views import get_filing as get_filing
-from yibao.filings.views import hospitals_to_stamp, missing_documents, needs_hospital_stamps
+from yibao.filings.views import (
+    hospitals_to_stamp,
+    missing_documents,
+    needs_hospital_stamps,
+    referral_unstamped,
+)
 from yibao.filings.views import person_of_filing as _person
 from yibao.identity import mask_identity_number
 from yibao.registry.models import Institution, Person, Region
@@ -358,7 +363,7 @@ def _check_complete(session: Session, filing: Filing) -> None:
             code="filing.documents_missing",
             missing=missing,
         )
-    if filing.category == "referral" and filing.referral_stamp != "stamped":
+    if referral_unstamped(filing):
         raise ValidationFailed(
             "the referral certificate is not stamped by the issuing hospital",
             code="filing.referral_unstamped",
@@ -771,6 +776,7 @@ class CategoryOption:
     max_hospitals: int
     hospital_stamps: bool  # each chosen hospital stamps the form before the review
     commitment_allowed: bool  # a personal commitment letter replaces the residence proof
+    reasons: tuple[rules.FitReason, ...] = ()  # the problems as data, for a page's words
 
     @property
     def fits(self) -> bool:
@@ -793,6 +799,7 @@ def category_options(
                 code=code,
                 long_term=rules.is_long_term(code),
                 problems=tuple(rules.category_fit_problems(code, rule.fits.as_rule(), facts)),
+                reasons=tuple(rules.category_fit_reasons(rule.fits.as_rule(), facts)),
                 documents=tuple(rule.documents),
                 hospital_choice=policy.hospital_choice.applies_to(code),
                 max_hospitals=policy.hospital_choice.max_count,

@@ -119,13 +119,30 @@ def current_state(filing: Filing, today: date) -> str:
     return filing.state
 
 
+def referral_unstamped(filing: Filing) -> bool:
+    """A referral whose certificate the issuing hospital has not stamped yet."""
+    return filing.category == "referral" and filing.referral_stamp != "stamped"
+
+
 def allowed_actions(session: Session, *, actor: User, filing: Filing, today: date) -> list[str]:
     """The routes ``actor`` may call on ``filing`` now (see
-    :func:`yibao.filings.access.permitted_actions`)."""
-    owing = [h.id for h in hospitals_to_stamp(session, filing=filing)]
-    return access.permitted_actions(
-        session, actor, filing, today=today, to_stamp=owing, state=current_state(filing, today)
+    :func:`yibao.filings.access.permitted_actions`); ``submit`` only once the filing holds
+    what the review needs (every document, the referral's stamp and every chosen hospital's
+    stamp: what :func:`yibao.filings.service.submit_filing` checks), so that it succeeds."""
+    owing = hospitals_to_stamp(session, filing=filing)
+    names = access.permitted_actions(
+        session,
+        actor,
+        filing,
+        today=today,
+        to_stamp=[h.id for h in owing],
+        state=current_state(filing, today),
     )
+    if "submit" in names and (
+        owing or referral_unstamped(filing) or missing_documents(session, filing=filing)
+    ):
+        names.remove("submit")
+    return names
 
 
 def _region_name(session: Session, code: str) -> str:

@@ -320,8 +320,52 @@ def ref_msg_id(area: str | None, moment: datetime, serial: int | None = None) ->
     return f"{area}{china_time(moment).strftime(_TIME14)}{serial:010d}"
 
 
+_MARK = "\ue000yibao-decimal\ue000"  # stands for a decimal while the standard writer runs
+_QUOTED_MARK = json.dumps(_MARK, ensure_ascii=False)
+_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"')
+_FLOAT_TEXT = re.compile(r"\d[eE]|\.")  # outside strings: only a float writes these
+
+
 def dumps(value: Any) -> str:
-    """Compact JSON with decimals written as JSON numbers (``1234.50``), never floats."""
+    """Compact JSON with decimals written as JSON numbers (``1234.50``), never floats.
+
+    The standard library's writer (C) does the work; each decimal goes in as a marker
+    string and its text (``format(d, "f")``) replaces the marker after. The text is byte
+    for byte that of :func:`_write`, which is used instead when a marker could be
+    confused with a string of the value, and which names what cannot be written (a float,
+    an object of another type). Keys are text, as every answer's are."""
+    numbers: list[str] = []
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, Decimal):
+            numbers.append(format(obj, "f"))
+            return _MARK
+        if isinstance(obj, Mapping):
+            return dict(obj)
+        raise TypeError(f"cannot write {type(obj).__name__} in an answer")
+
+    try:
+        text = json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=default
+        )
+    except (TypeError, ValueError):
+        return _write(value)  # raises TypeError, naming the type; or a non-text key
+    if _FLOAT_TEXT.search(text) and _FLOAT_TEXT.search(_STRING.sub("", text)):
+        return _write(value)  # a float: refused there
+    if not numbers:
+        return text
+    parts = text.split(_QUOTED_MARK)
+    if len(parts) != len(numbers) + 1:
+        return _write(value)  # a string of the value looks like a marker
+    out = [parts[0]]
+    for number, part in zip(numbers, parts[1:], strict=True):
+        out.append(number)
+        out.append(part)
+    return "".join(out)
+
+
+def _write(value: Any) -> str:
+    """The same JSON as :func:`dumps`, written by walking the value in Python."""
     if value is None:
         return "null"
     if value is True:
@@ -335,9 +379,9 @@ def dumps(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, Mapping):
-        return "{" + ",".join(f"{dumps(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join(f"{_write(str(k))}:{_write(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ",".join(dumps(v) for v in value) + "]"
+        return "[" + ",".join(_write(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} in an answer")
 
 

@@ -322,3 +322,18 @@ def search_catalog(
             or_(CatalogItemRow.code.startswith(text.upper()), CatalogItemRow.name.contains(text))
         )
     return list(session.scalars(stmt.order_by(CatalogItemRow.code).limit(limit).offset(offset)))
+
+
+def catalog_item_names(
+    session: Session, *, version_id: int, codes: Iterable[str]
+) -> dict[str, str]:
+    """The names of some codes of one catalog version, in one query (unknown codes: none)."""
+    wanted = {code for code in codes if code}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(CatalogItemRow.code, CatalogItemRow.name).where(
+            CatalogItemRow.version_id == version_id, CatalogItemRow.code.in_(wanted)
+        )
+    )
+    return {code: name for code, name in rows}

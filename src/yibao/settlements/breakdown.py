@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from yibao.engine import Settlement
@@ -108,6 +108,56 @@ def breakdown_of_record(session: Session, *, record_: SettlementRecord) -> Break
         supplementary_by_name={
             str(k): (sign * Decimal(str(v))).quantize(FEN) for k, v in stored.items()
         },
+        family_account_pay=family,
+        hospital_share=_ZERO,
+        balance_after=balance,
+    )
+
+
+_MOVED_BALANCE = (
+    select(AccountMovement.balance_after_fen)
+    .where(
+        AccountMovement.person_id == bindparam("person_id"),
+        AccountMovement.ref == bindparam("ref"),
+    )
+    .limit(1)
+)
+_ACCOUNT_BALANCE = select(Account.balance_fen).where(Account.person_id == bindparam("person_id"))
+
+
+def breakdown_of_settled(
+    session: Session, *, record_: SettlementRecord, result: Settlement
+) -> Breakdown:
+    """The breakdown of a settlement (not a reversal) stored in this transaction from
+    ``result``: the figures of :func:`breakdown_of_record`, the supplementary items taken
+    from the result instead of decoding the stored one (the stored text is the result's,
+    to the fen), the balance after read as there, by statements built once."""
+    if record_.kind != "settlement":
+        raise ValueError("breakdown_of_settled is for a settlement; use breakdown_of_record")
+    balance: Decimal | None = None
+    if record_.account_person_id is not None:
+        conn = session.connection()
+        moved = conn.execute(
+            _MOVED_BALANCE,
+            {"person_id": record_.account_person_id, "ref": f"settlement:{record_.id}"},
+        ).scalar_one_or_none()
+        if moved is None:
+            moved = conn.execute(
+                _ACCOUNT_BALANCE, {"person_id": record_.account_person_id}
+            ).scalar_one_or_none()
+        balance = from_fen(moved) if moved is not None else None
+    family = (
+        from_fen(record_.account_pay_fen)
+        if record_.account_person_id not in (None, record_.person_id)
+        else _ZERO
+    )
+    return Breakdown(
+        pooled_personal_share=_pooled_share(
+            from_fen(record_.in_scope_fen),
+            from_fen(record_.deductible_fen),
+            from_fen(record_.pool_fund_pay_fen),
+        ),
+        supplementary_by_name={k: v.quantize(FEN) for k, v in result.supplementary_by_name.items()},
         family_account_pay=family,
         hospital_share=_ZERO,
         balance_after=balance,

@@ -46,6 +46,8 @@ class SettlementRecord(Base):
         UniqueConstraint("reverses_id", name="uq_settlements_reverses_id"),
         Index("ix_settlements_clearing", "year_month", "insured_region", "treatment_region"),
         Index("ix_settlements_person_year", "person_id", "year"),
+        # the window's list of a day's settlements (newest first within the day)
+        Index("ix_settlements_institution_created", "institution_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

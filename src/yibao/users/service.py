@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor, record, snapshot
 from yibao.auth import passwords
 from yibao.auth.models import ROLES, User
-from yibao.auth.sessions import end_all_sessions
+from yibao.auth.sessions import end_all_sessions, end_other_sessions
 from yibao.auth.tokens import new_token
 from yibao.errors import NotFound, ValidationFailed
 from yibao.registry.models import Agency, Institution, Person, Unit
@@ -206,6 +206,8 @@ def reset_password(
         login=login if login or user.login is None else None,
         actor=actor,
     )
+    user.must_change_password = True  # a password seen at a desk: changed at next sign-in
+    session.flush()
     return user, password
 
 
@@ -224,5 +226,43 @@ def unlock_user(session: Session, *, user_id: int, actor: Actor) -> User:
         entity_id=user.id,
         before=before,
         after=snapshot(user, ("failed_logins", "locked_until")),
+    )
+    return user
+
+
+def change_own_password(
+    session: Session,
+    *,
+    actor: User,
+    current_password: str,
+    new_password: str,
+    keep_session: str | None = None,
+) -> User:
+    """A signed-in user chooses a new password, proving the present one.
+
+    A password an administrator gave (``must_change_password``) stops being asked for. Every
+    other browser of the user is signed out (``keep_session``: the token of the browser
+    where the password was changed). The audit entry never holds a password.
+    """
+    user = get_user(session, user_id=actor.id)
+    if not passwords.password_matches(user, current_password):
+        raise ValidationFailed("the current password is wrong", code="user.current_password_wrong")
+    if new_password == current_password:
+        raise ValidationFailed(
+            "the new password must differ from the current one", code="user.password_unchanged"
+        )
+    before = snapshot(user, ("must_change_password",))
+    passwords.set_password(session, user=user, password=new_password)
+    user.must_change_password = False
+    end_other_sessions(session, user_id=user.id, keep=keep_session)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="user.password_changed",
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after=snapshot(user, ("must_change_password",)),
     )
     return user

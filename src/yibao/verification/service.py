@@ -367,6 +367,9 @@ def _check_filing(
         "valid_from": filing.valid_from,
         "valid_to": filing.valid_to,
         "cancelled_on": filing.cancelled_on,
+        # where it applies, so that a hospital shown the paper sees whether it is covered
+        "all_networked_hospitals": cert["all_networked_hospitals"],
+        "hospitals": [h["name"] for h in cert["hospitals"]],
     }
     if state == FilingState.CANCELLED:
         return "cancelled", filing_views.local_use_from(filing, today), facts

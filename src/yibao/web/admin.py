@@ -19,7 +19,7 @@ from yibao.auth.models import ROLES, User
 from yibao.clock import as_utc
 from yibao.registry import repository as registry_repo
 from yibao.registry import service as registry
-from yibao.registry.models import Institution
+from yibao.registry.models import Agency, Institution
 from yibao.users import service as users
 from yibao.web.forms import FormError, act, attempt, status_of
 from yibao.web.i18n import N_
@@ -287,14 +287,25 @@ def _regions_page(
     error: dict[str, Any] | None = None,
     form: dict[str, str] | None = None,
     done: str | None = None,
+    agency_error: dict[str, Any] | None = None,
+    agency_form: dict[str, str] | None = None,
+    agency_done: bool = False,
 ) -> Response:
+    agencies: dict[str, list[Agency]] = {}
+    for agency in registry_repo.list_agencies(session):
+        agencies.setdefault(agency.region_code, []).append(agency)
     return page.render(
         "admin_regions.html",
-        status_code=status_of(error),
+        status_code=status_of(error or agency_error),
         regions=registry_repo.list_regions(session),
+        agencies=agencies,
+        agency_kinds=AGENCY_KINDS,
         error=error,
         form=form or {"code": "", "name": ""},
         done=done,
+        agency_error=agency_error,
+        agency_form=agency_form or {"name": "", "kind": "", "region_code": ""},
+        agency_done=agency_done,
     )
 
 
@@ -303,9 +314,11 @@ def region_list(
     page: AdminPage,
     session: SessionDep,
     done: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    agency_added: Annotated[bool, Query()] = False,
 ) -> Response:
-    """Regions (GB/T 2260 codes) with their province; the form to add one."""
-    return _regions_page(page, session, done=done)
+    """Regions (GB/T 2260 codes) with their province and their agencies; the forms to add
+    a region and an agency."""
+    return _regions_page(page, session, done=done, agency_done=agency_added)
 
 
 @router.post("/admin/regions")
@@ -323,6 +336,33 @@ def create_region(
         then=lambda region: f"/admin/regions?done={region.code}",
         failed=lambda error: _regions_page(
             page, session, error=error, form={"code": code, "name": name}
+        ),
+    )
+
+
+@router.post("/admin/agencies")
+def create_agency(
+    page: AdminPage,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    kind: Annotated[str, Form(max_length=40)] = "",
+    region_code: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """An agency of a region (an insured region's centre, a treatment region's agency or a
+    street office), through the registry service as ``POST /api/v1/agencies`` does."""
+    actor = page.actor
+    return act(
+        page,
+        session,
+        lambda: registry.create_agency(
+            session, name=_named(name), kind=kind, region_code=region_code.strip(), actor=actor
+        ),
+        then=lambda agency: f"/admin/regions?agency_added=1#region-{agency.region_code}",
+        failed=lambda error: _regions_page(
+            page,
+            session,
+            agency_error=error,
+            agency_form={"name": name, "kind": kind, "region_code": region_code},
         ),
     )
 

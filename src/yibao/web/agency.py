@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from yibao.approvals import service as approvals
 from yibao.approvals.models import Approval
 from yibao.auth.deps import SessionDep
-from yibao.errors import Forbidden
+from yibao.errors import Forbidden, ValidationFailed
 from yibao.identity import mask_identity_number
 from yibao.policies import service as policies
 from yibao.recovery import service as recovery
@@ -218,6 +218,157 @@ def reject(
     )
 
 
+# --- a person's personal account (个人账户), a movement by hand ---------------------------------
+
+MOVEMENTS_SHOWN: Final = 50
+# every kind of movement an account shows: those asked for by hand, and the platform's own
+ACCOUNT_MOVEMENT_WORDS: Final = {
+    **MOVEMENT_KINDS,
+    "opening_balance": N_("Opening balance"),
+    "settlement": N_("Paid at a settlement"),
+    "reversal": N_("Returned by a reversal"),
+}
+NO_PERSON_GIVEN: Final = N_("Enter the person's identity number or card number.")
+BAD_MOVEMENT_AMOUNT: Final = N_("The amount is a number of yuan above 0, such as 500 or 120.50.")
+
+
+def _account_search(
+    page: Page,
+    *,
+    identity_number: str = "",
+    card_number: str = "",
+    error: dict[str, Any] | None = None,
+) -> Response:
+    return page.render(
+        "agency_accounts.html",
+        status_code=status_of(error),
+        identity_number=identity_number,
+        card_number=card_number,
+        error=error,
+    )
+
+
+@router.get("/agency/accounts")
+def account_search(page: AgencyPage) -> Response:
+    """Find an insured person of the centre's region to see (and move) their account."""
+    return _account_search(page)
+
+
+@router.post("/agency/accounts")
+def find_account(
+    page: AgencyPage,
+    session: SessionDep,
+    identity_number: Annotated[str, Form(max_length=40)] = "",
+    card_number: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """By identity or card number (posted, so the number is in no address); a person the
+    agency may not see is not found (the registry service decides)."""
+    actor = page.actor
+
+    def find() -> Person:
+        if not identity_number.strip() and not card_number.strip():
+            raise FormError(NO_PERSON_GIVEN)
+        try:
+            return registry.lookup_person(
+                session,
+                actor=actor,
+                identity_number=identity_number.strip() or None,
+                card_number=None if identity_number.strip() else card_number.strip() or None,
+            )
+        except ValueError as exc:  # an identity number that cannot be one
+            raise ValidationFailed(str(exc), code="person.identity_invalid") from None
+
+    return act(
+        page,
+        session,
+        find,
+        then=lambda person: f"/agency/accounts/{person.id}",
+        failed=lambda error: _account_search(
+            page, identity_number=identity_number, card_number=card_number, error=error
+        ),
+    )
+
+
+def _account_page(
+    page: Page,
+    session: Session,
+    person_id: int,
+    *,
+    error: dict[str, Any] | None = None,
+    entered: dict[str, str] | None = None,
+) -> Response:
+    account = registry.account_of(session, actor=page.actor, person_id=person_id)
+    person = registry.get_person(session, person_id=person_id)
+    movements = list(account.movements)[-MOVEMENTS_SHOWN:][::-1]  # newest first
+    return page.render(
+        "agency_account.html",
+        status_code=status_of(error),
+        person=person,
+        identity_masked=mask_identity_number(person.identity_number),
+        account=account,
+        movements=movements,
+        more=len(account.movements) > MOVEMENTS_SHOWN,
+        words=ACCOUNT_MOVEMENT_WORDS,
+        kinds=MOVEMENT_KINDS,
+        names=Names(session),
+        entered=entered or {"direction": "credit", "amount": "", "kind": "", "ref": ""},
+        error=error,
+    )
+
+
+@router.get("/agency/accounts/{person_id}")
+def person_account(
+    page: AgencyPage,
+    session: SessionDep,
+    person_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+) -> Response:
+    """A person's account: balance, the latest movements, and a request for a movement."""
+    return _account_page(page, session, person_id)
+
+
+@router.post("/agency/accounts/{person_id}/movements")
+def request_movement(
+    page: AgencyPage,
+    session: SessionDep,
+    person_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    direction: Annotated[Literal["credit", "debit"], Form()] = "credit",
+    amount: Annotated[str, Form(max_length=20)] = "",
+    kind: Annotated[str, Form(max_length=40)] = "",
+    ref: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """A credit or debit by hand: stored as a pending approval that a second person of the
+    centre decides (the registry service, as ``POST /persons/{id}/account/movements``)."""
+    actor = page.actor
+    registry.account_of(session, actor=actor, person_id=person_id)  # unknown: the 404 page
+
+    def ask() -> Approval:
+        try:
+            value = decimal_field(amount)
+        except FormError:
+            raise FormError(BAD_MOVEMENT_AMOUNT) from None
+        if value <= 0 or value != value.quantize(Decimal("0.01")):
+            raise FormError(BAD_MOVEMENT_AMOUNT)
+        if kind not in MOVEMENT_KINDS:
+            raise ValidationFailed(f"unknown movement kind {kind!r}", code="account.kind")
+        return registry.request_account_movement(
+            session,
+            person_id=person_id,
+            amount=value if direction == "credit" else -value,
+            kind=kind,
+            ref=ref.strip() or None,
+            actor=actor,
+        )
+
+    entered = {"direction": direction, "amount": amount, "kind": kind, "ref": ref}
+    return act(
+        page,
+        session,
+        ask,
+        then=lambda approval: f"/agency/approvals?state=pending#approval-{approval.id}",
+        failed=lambda error: _account_page(page, session, person_id, error=error, entered=entered),
+    )
+
+
 # --- recovery cases (追偿) ------------------------------------------------------------------
 
 
@@ -373,11 +524,11 @@ def catalog_items(
         names=Names(session),
         item_kinds=ITEM_KINDS,
         item_settings=ITEM_SETTINGS,
-        percent=_percent,
+        percent=percent,
     )
 
 
-def _percent(ratio: str | None) -> str:
+def percent(ratio: str | None) -> str:
     """A catalog's self-paid-first ratio as a percentage (``0.10`` → ``10%``; none: blank)."""
     try:
         value = Decimal(ratio or "0")

@@ -200,6 +200,7 @@ def _statement(
         fund_total=row.pool_fen + row.supplementary_fen + row.assistance_fen,
         error=error,
         requested=requested,
+        pending=clearing.pending_confirmation(session, actor=actor, statement_id=row.id),
         **context,
     )
 

@@ -31,6 +31,7 @@ from yibao.errors import (
     ValidationFailed,
     YibaoError,
 )
+from yibao.web.error_messages import sentence_for
 from yibao.web.i18n import N_
 from yibao.web.page import PAGE_SCOPE_KEY, SignInRequired, anonymous_page
 
@@ -88,10 +89,18 @@ def is_page_request(request: Request) -> bool:
 def error_page(
     request: Request, status: int, *, detail: str | None = None, code: str | None = None
 ) -> Response:
+    """The error page of ``status``; a service's refusal (``code``) is said by its sentence
+    (:func:`yibao.web.error_messages.sentence_for`), its message kept as technical details."""
     page = anonymous_page(request)
     title, text = _WORDS.get(status, _WORDS[400])
     return page.render(
-        "error.html", status_code=status, title=title, text=text, detail=detail, code=code
+        "error.html",
+        status_code=status,
+        title=title,
+        text=text,
+        sentence=sentence_for(code),
+        detail=detail,
+        code=code,
     )
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from yibao.errors import YibaoError
+from yibao.web.error_messages import sentence_for
 from yibao.web.errors import status_for
 from yibao.web.i18n import N_
 from yibao.web.page import Page
@@ -35,7 +36,11 @@ class FormError(Exception):
 
 def attempt(session: Session, call: Callable[[], T]) -> tuple[T | None, dict[str, Any] | None]:
     """Run a service call in a savepoint: its result, or the error to show on the form
-    (what the call wrote is rolled back, the rest of the request goes on)."""
+    (what the call wrote is rolled back, the rest of the request goes on).
+
+    A service's refusal is shown by the sentence for its code (``message``, a message id of
+    :mod:`yibao.web.error_messages`; None when the code has none), with the service's own
+    message (``detail``) and the code as technical details."""
     try:
         with session.begin_nested():
             return call(), None
@@ -43,7 +48,7 @@ def attempt(session: Session, call: Callable[[], T]) -> tuple[T | None, dict[str
         return None, exc.shown()
     except YibaoError as exc:
         return None, {
-            "message": None,
+            "message": sentence_for(exc.code),
             "detail": exc.message,
             "code": exc.code,
             "status": status_for(exc),

@@ -13,9 +13,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from yibao.auth.deps import SessionDep
+from yibao.auth.models import User
+from yibao.filings.coverage import filings_in_force
 from yibao.registry import service as registry
 from yibao.web.filing import HOSPITAL_SPECIALTIES, INSTITUTION_KINDS
-from yibao.web.page import SignedInPage, check_csrf
+from yibao.web.page import SignedInPage, check_csrf, current_day
 from yibao.web.paging import Paging
 from yibao.web.routes import PageRoute
 
@@ -24,11 +26,24 @@ router = APIRouter(
 )
 
 PER_PAGE: Final = 20
-DEFAULT_REGION: Final = "460200"
 
 
 def _treatment_regions(session: Session) -> list[tuple[str, str]]:
     return [(r.code, r.name) for r in registry.all_regions(session)]
+
+
+def _sensible_region(session: Session, user: User, choices: set[str]) -> str:
+    """The region a first visit shows: an insured person's treatment region of the filing
+    in force today (long-term first), a hospital's own region; else none chosen ("")."""
+    if user.role == "hospital" and user.institution_id is not None:
+        return registry.get_institution(session, institution_id=user.institution_id).region_code
+    if user.role == "insured" and user.person_id is not None:
+        person = registry.get_person(session, person_id=user.person_id)
+        in_force = filings_in_force(session, actor=user, person=person, on=current_day())
+        for info, _covers in in_force:
+            if info.destination in choices:
+                return info.destination
+    return ""
 
 
 @router.get("/institutions")
@@ -44,8 +59,12 @@ def institutions(
     number: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
 ) -> Response:
     regions = _treatment_regions(session)
-    # the first visit shows Sanya's (the demo's treatment region); "" is every region
-    chosen = region if region is not None else DEFAULT_REGION
+    # the first visit shows the user's own treatment region; "" is every region
+    chosen = (
+        region
+        if region is not None
+        else _sensible_region(session, page.actor, {code for code, _name in regions})
+    )
     ask = Paging(number, PER_PAGE)
     rows, next_page = ask.split(
         registry.search_institutions(

@@ -32,7 +32,7 @@ FILING_STATES: Final = {
     "resubmitted": N_("Resubmitted"),
     "approved": N_("Filed"),
     "rejected": N_("Rejected"),
-    "cancelled": N_("Cancelled"),
+    "cancelled": N_("Filing cancelled"),
     "expired": N_("Expired"),
     "withdrawn": N_("Withdrawn"),
 }
@@ -117,7 +117,8 @@ def category_name(category: str, lang: Lang) -> str:
     names = CATEGORY_NAMES.get(category)
     if names is None:
         return category
-    return names[0] if lang == "zh" else names[1]
+    # the English name without its pinyin in parentheses (the API's label keeps it)
+    return names[0] if lang == "zh" else names[1].split(" (", 1)[0]
 
 
 def case_title(region: str, case: str, lang: Lang) -> str:

@@ -34,6 +34,14 @@ MENU: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("/window/reconciliation", N_("Reconciliation")),
         ("/window/referrals", N_("Referrals")),
     ),
+    # a pharmacy's user (a hospital user of a pharmacy): sales against the card, no visits
+    "pharmacy": (
+        ("/me", N_("My home")),
+        ("/window", N_("Insurance window")),
+        ("/window/settlements", N_("Settlements")),
+        ("/window/reconciliation", N_("Reconciliation")),
+        ("/window/catalog", N_("Catalog search")),
+    ),
     "agency": (
         ("/me", N_("My home")),
         ("/agency/filings", N_("Filing reviews")),

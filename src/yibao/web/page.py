@@ -34,6 +34,7 @@ from yibao.auth.sessions import session_user
 from yibao.clock import business_date
 from yibao.engine.phrases import Lang
 from yibao.errors import Forbidden
+from yibao.registry.models import Institution
 from yibao.web.i18n import page_language
 from yibao.web.rendering import Renderer
 
@@ -84,6 +85,7 @@ class Viewer:
     id: int
     name: str
     role: str
+    pharmacy: bool = False  # a hospital user working for a pharmacy (its menu differs)
 
 
 @dataclass(slots=True)
@@ -231,7 +233,17 @@ def get_page(request: Request, session: SessionDep) -> Page:
         else:
             user, row = found
             page.user = user
-            page.viewer = Viewer(id=user.id, name=user.name, role=user.role)
+            workplace = (
+                session.get(Institution, user.institution_id)
+                if user.role == "hospital" and user.institution_id is not None
+                else None
+            )
+            page.viewer = Viewer(
+                id=user.id,
+                name=user.name,
+                role=user.role,
+                pharmacy=workplace is not None and workplace.kind == "pharmacy",
+            )
             page.session_token = token
             page.session_seed = row.csrf_secret
     request.state.page = page

@@ -68,20 +68,28 @@ class Document:
     context: dict[str, Any]
 
 
-def _answer(page: Page, request: Request, document: Document, *, pdf: bool) -> Response:
-    """The document as a page, or (``pdf``) as a PDF from the same template."""
+def _values(request: Request, document: Document, *, pdf: bool, pdf_path: str) -> dict[str, Any]:
+    """What a printed document's template needs: its header, its verification block (the
+    code and the QR code of its check page) and its body's context."""
     printed = document.printed
     url = verify_url(request, printed.code)
-    values = {
+    return {
         "printed": printed,
         "verify_url": url,
         "verify_path": f"/verify/{printed.code}",
+        "pdf_path": pdf_path,
         "qr": qr_data_uri(url),
         "issued_on": business_date(printed.issued_at),
         "pdf": pdf,
         "layout": "print_pdf.html" if pdf else "base.html",
         **document.context,
     }
+
+
+def _answer(page: Page, request: Request, document: Document, *, pdf: bool) -> Response:
+    """The document as a page, or (``pdf``) as a PDF from the same template."""
+    path = request.url.path.removesuffix(".pdf")
+    values = _values(request, document, pdf=pdf, pdf_path=f"{path}.pdf")
     if not pdf:
         return page.render(document.template, **values)
     html = page.renderer.render(
@@ -160,6 +168,16 @@ def _slip(page: Page, session: Session, request: Request, settlement_id: int) ->
 
 
 _routes("/print/settlements/{object_id}/slip", _slip)
+
+
+def window_slip(page: Page, session: Session, request: Request, settlement_id: int) -> Response:
+    """The window's slip (``/window/settlements/{id}/slip``, printed with the browser): the
+    same printed version as the PDF, with its issuer, number and verification code."""
+    document = _slip(page, session, request, settlement_id)
+    pdf_path = f"/print/settlements/{settlement_id}/slip.pdf"
+    return page.render(
+        "window_slip.html", **_values(request, document, pdf=False, pdf_path=pdf_path)
+    )
 
 
 # --- the decision letter (报销决定书) -----------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Final
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
@@ -28,6 +29,8 @@ from yibao.registry import service as registry
 from yibao.reimbursements import service as reimbursements
 from yibao.settlements import service as settlements
 from yibao.settlements.models import SettlementRecord
+from yibao.users import service as users
+from yibao.web.forms import FormError, attempt, status_of
 from yibao.web.i18n import N_
 from yibao.web.page import (
     PAGE_SCOPE_KEY,
@@ -112,6 +115,8 @@ def login(
     )
     page.forget_session = False
     page.set_cookie(SESSION_COOKIE, started.token)
+    if result.user.must_change_password:  # a temporary password given by an administrator
+        return page.redirect(f"/me/password?{urlencode({'next': local_path(next)})}")
     return page.redirect(local_path(next))
 
 
@@ -128,6 +133,72 @@ def logout(page: PageDep, session: SessionDep) -> Response:
         sessions.end_session(session, token=page.session_token)
     page.set_cookie(SESSION_COOKIE, None)
     return page.redirect("/")
+
+
+# --- one's own password ----------------------------------------------------------------------
+
+PASSWORDS_DIFFER: Final = N_("The two new passwords are not the same.")
+# the rule a new password breaks, said for this form (it asks for no login name)
+PASSWORD_ERRORS: Final = {
+    "user.password_invalid": N_(
+        "A password has 8 to 256 characters and neither starts nor ends with a space."
+    ),
+}
+
+
+@router.get("/me/password")
+def password_form(
+    page: SignedInPage,
+    next: Annotated[str | None, Query(max_length=500)] = None,
+    changed: Annotated[bool, Query()] = False,
+) -> Response:
+    """Change one's own password (asked first after signing in with a temporary one)."""
+    return page.render(
+        "password.html",
+        next=local_path(next),
+        forced=page.actor.must_change_password,
+        changed=changed,
+        error=None,
+    )
+
+
+@router.post("/me/password")
+def change_password(
+    page: SignedInPage,
+    session: SessionDep,
+    current_password: Annotated[str, Form(max_length=1000)] = "",
+    new_password: Annotated[str, Form(max_length=1000)] = "",
+    new_password_again: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/me",
+) -> Response:
+    """The new password, typed twice; every other browser of the user is signed out."""
+    actor = page.actor
+    forced = actor.must_change_password
+
+    def change() -> User:
+        if new_password != new_password_again:
+            raise FormError(PASSWORDS_DIFFER)
+        return users.change_own_password(
+            session,
+            actor=actor,
+            current_password=current_password,
+            new_password=new_password,
+            keep_session=page.session_token,
+        )
+
+    _user, error = attempt(session, change)
+    if error is not None:
+        if error["code"] in PASSWORD_ERRORS:
+            error = {**error, "message": PASSWORD_ERRORS[error["code"]]}
+        return page.render(
+            "password.html",
+            status_code=status_of(error),
+            next=local_path(next),
+            forced=forced,
+            changed=False,
+            error=error,
+        )
+    return page.redirect(f"/me/password?{urlencode({'changed': 1, 'next': local_path(next)})}")
 
 
 # --- home -----------------------------------------------------------------------------------

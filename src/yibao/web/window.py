@@ -9,6 +9,7 @@ around the call is rolled back), with the service's own message and code.
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
@@ -29,18 +30,31 @@ from yibao.errors import ValidationFailed
 from yibao.filings.coverage import filing_info_for
 from yibao.identity import mask_identity_number
 from yibao.money import from_e4, from_fen, to_fen
+from yibao.pharmacy import service as pharmacy
+from yibao.policies import service as policies
+from yibao.policies.models import CatalogVersion
 from yibao.registry import service as registry
 from yibao.registry.access import institution_of
 from yibao.registry.models import Person
 from yibao.settlements import service as settlements
 from yibao.settlements.states import deposit_outcome
-from yibao.web.forms import act, attempt, decimal_field, status_of
+from yibao.web.agency import ITEM_KINDS, percent
+from yibao.web.forms import FormError, act, attempt, decimal_field, status_of
+from yibao.web.i18n import N_
 from yibao.web.page import HospitalPage, Page, check_csrf, current_day, now
 from yibao.web.paging import PageNumber, Paging
+from yibao.web.printouts import window_slip
 from yibao.web.routes import MAX_ID, Names, PageRoute
-from yibao.web.settlement_view import FUNDS, settlement_shown
+from yibao.web.settlement_view import FUNDS
 
 ENCOUNTERS_PER_PAGE: Final = 50
+CATALOG_ITEMS_PER_PAGE: Final = 50
+OPEN_SHOWN: Final = 20
+BASKET_ROWS: Final = 5
+MAX_BASKET: Final = 100
+NO_BASKET: Final = N_(
+    "Enter at least one line of the basket: its catalog code, quantity and price."
+)
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(check_csrf)]
@@ -81,6 +95,10 @@ def _patient(session: Session, actor: User, person: Person) -> dict[str, Any]:
         "filing": here,
         "covers": covers,
         "institution": institution,
+        # the patient's visits still open here (a pharmacy has none)
+        "open_encounters": encounters.list_encounters(
+            session, actor=actor, state="open", person_id=person.id, limit=OPEN_SHOWN
+        ),
     }
 
 
@@ -111,18 +129,33 @@ def _window(
     patient: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
     admit_error: dict[str, Any] | None = None,
+    sale_error: dict[str, Any] | None = None,
+    basket: list[dict[str, str]] | None = None,
+    patient_identity_number: str = "",
 ) -> Response:
-    failed = error or admit_error
+    failed = error or admit_error or sale_error
+    institution = registry.get_institution(session, institution_id=institution_of(page.actor))
     return page.render(
         "window.html",
         status_code=status_of(failed),
         names=Names(session),
+        local_use=_local_use(page.request),
+        pharmacy=institution.kind == "pharmacy",
         identity_number=identity_number,
         card_number=card_number,
         patient=patient,
         error=error,
         admit_error=admit_error,
+        sale_error=sale_error,
+        basket=_basket_rows(basket or []),
+        patient_identity_number=patient_identity_number,
     )
+
+
+def _basket_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rows of the sale form: those typed, then empty ones up to ``BASKET_ROWS``."""
+    empty = {"code": "", "quantity": "", "unit_price": ""}
+    return rows + [empty] * max(BASKET_ROWS - len(rows), 1 if len(rows) >= BASKET_ROWS else 0)
 
 
 def _found(
@@ -132,9 +165,10 @@ def _found(
     card_number: str,
     *,
     admit_error: dict[str, Any] | None = None,
+    **sale: Any,
 ) -> Response:
     """The window with the patient found by what was typed (or why none was found), and
-    the admission's error if the admission was refused."""
+    the admission's (or the sale's) error if it was refused."""
     patient, error = _find(session, page.actor, identity_number, card_number)
     return _window(
         page,
@@ -144,6 +178,7 @@ def _found(
         patient=patient,
         error=error,
         admit_error=admit_error,
+        **sale,
     )
 
 
@@ -201,6 +236,113 @@ def admit(
     )
 
 
+# --- a pharmacy's sale (药店购药) --------------------------------------------------------------
+
+
+@router.post("/window/sale")
+def sell(
+    page: HospitalPage,
+    session: SessionDep,
+    identity_number: Annotated[str, Form(max_length=40)] = "",
+    card_number: Annotated[str, Form(max_length=40)] = "",
+    patient_identity_number: Annotated[str, Form(max_length=40)] = "",
+    code: Annotated[list[str] | None, Form(max_length=60)] = None,
+    quantity: Annotated[list[str] | None, Form(max_length=20)] = None,
+    unit_price: Annotated[list[str] | None, Form(max_length=20)] = None,
+) -> Response:
+    """A pharmacy sells catalog drugs against the card (the API's ``/pharmacy/sales``):
+    lines the catalog refuses are listed on the sale; a hospital is refused by the service."""
+    actor = page.actor
+    codes, quantities, prices = code or [], quantity or [], unit_price or []
+    rows = [
+        {"code": c, "quantity": q, "unit_price": p}
+        for c, q, p in zip(codes, quantities, prices, strict=False)
+        if c.strip() or q.strip() or p.strip()
+    ][:MAX_BASKET]
+
+    def sale() -> int:
+        if not rows:
+            raise FormError(NO_BASKET)
+        outcome = pharmacy.sell(
+            session,
+            institution_id=institution_of(actor),
+            lines=[
+                encounters.FeeLineIn(
+                    f"S{number}",
+                    row["code"].strip(),
+                    decimal_field(row["quantity"]),
+                    decimal_field(row["unit_price"]),
+                )
+                for number, row in enumerate(rows, start=1)
+            ],
+            identity_number=identity_number.strip() or None,
+            card_number=card_number.strip() or None,
+            patient_identity_number=patient_identity_number.strip() or None,
+            msg_id=f"WEB-{uuid.uuid4().hex}",
+            on=current_day(),
+            actor=actor,
+            now=now(),
+        )
+        return outcome.sale.id
+
+    return act(
+        page,
+        session,
+        sale,
+        then=lambda sale_id: f"/window/sales/{sale_id}",
+        failed=lambda sale_error: _found(
+            page,
+            session,
+            identity_number,
+            card_number,
+            sale_error=sale_error,
+            basket=rows,
+            patient_identity_number=patient_identity_number,
+        ),
+    )
+
+
+@router.get("/window/sales/{sale_id}")
+def sale_detail(
+    page: HospitalPage,
+    session: SessionDep,
+    sale_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+) -> Response:
+    """One sale of this pharmacy: what was paid by whom, the lines refused and why."""
+    sale = pharmacy.get_sale(session, sale_id=sale_id, institution_id=institution_of(page.actor))
+    row = settlements.get_settlement(session, actor=page.actor, settlement_id=sale.settlement_id)
+    holder = session.get(Person, sale.holder_person_id)
+    assert holder is not None
+    return page.render(
+        "window_sale.html",
+        sale=sale,
+        row=row,
+        s=settlements.settlement_explained(session, record_=row, lang=page.lang),
+        holder=holder,
+        holder_masked=mask_identity_number(holder.identity_number),
+        refused=[
+            {**line, "words": _refusal_words(str(line["reason"]))}
+            for line in json.loads(sale.refused)
+        ],
+    )
+
+
+# Why the pharmacy service refused a line (:func:`yibao.pharmacy.states.refusal_reason`),
+# in the page's words, by the start of the service's sentence.
+REFUSALS: Final = (
+    ("not in the catalog", N_("Not in the catalog of this region.")),
+    ("not a drug", N_("Not a drug: a pharmacy sells catalog drugs only.")),
+    ("class ", N_("A self-paid (class C) drug: the insurance does not pay for it.")),
+    ("line id repeated", N_("The line was entered twice.")),
+    ("quantity must be", N_("The quantity must be above 0 and the price not below 0.")),
+)
+
+
+def _refusal_words(reason: str) -> str | None:
+    """The message id saying ``reason`` (None: the service's own sentence is shown)."""
+    return next((words for start, words in REFUSALS if reason.startswith(start)), None)
+
+
 # --- the hospital's encounters --------------------------------------------------------------
 
 
@@ -227,17 +369,40 @@ def encounter_list(
     )
 
 
-def _fee_lines(session: Session, encounter: Encounter) -> list[dict[str, Any]]:
+def _catalog_here(session: Session, actor: User) -> CatalogVersion | None:
+    """The catalog in force today in the hospital's region (None: none is loaded)."""
+    institution = registry.get_institution(session, institution_id=institution_of(actor))
+    try:
+        return policies.catalog_version_for(
+            session, region=institution.region_code, on=current_day()
+        )
+    except ValidationFailed:
+        return None
+
+
+def _fee_lines(
+    session: Session, encounter: Encounter, catalog: CatalogVersion | None = None
+) -> list[dict[str, Any]]:
+    """The encounter's fee lines, each with its item's name in ``catalog`` (one look-up)."""
+    rows = encounter_repo.fee_lines(session, encounter.id, active_only=False)
+    names = (
+        policies.catalog_item_names(
+            session, version_id=catalog.id, codes=(line.code for line in rows)
+        )
+        if catalog is not None
+        else {}
+    )
     return [
         {
             "line_id": line.line_id,
             "code": line.code,
+            "name": names.get(line.code, ""),
             "quantity": format(from_e4(line.quantity_e4).normalize(), "f"),
             "unit_price": format(from_e4(line.unit_price_e4).normalize(), "f"),
             "amount": from_e4(line.quantity_e4) * from_e4(line.unit_price_e4),
             "state": line.state,
         }
-        for line in encounter_repo.fee_lines(session, encounter.id, active_only=False)
+        for line in rows
     ]
 
 
@@ -257,6 +422,7 @@ def _encounter_page(
     error: dict[str, Any] | None = None,
     preview: dict[str, Any] | None = None,
     line: dict[str, str] | None = None,
+    reason: str = "",
 ) -> Response:
     encounter = encounters.own_encounter(
         session, encounter_id=encounter_id, institution_id=institution_of(page.actor)
@@ -279,8 +445,9 @@ def _encounter_page(
         person=person,
         identity_masked=mask_identity_number(person.identity_number),
         names=Names(session),
-        lines=_fee_lines(session, encounter),
+        lines=_fee_lines(session, encounter, _catalog_here(session, page.actor)),
         error=error,
+        reason=reason,
         preview=preview,
         line=line or {"code": "", "quantity": "", "unit_price": ""},
         settlement_id=settlement_id,
@@ -342,6 +509,99 @@ def add_fee_line(
         failed=lambda error: _encounter_page(
             page, session, encounter.id, error=error, line=entered
         ),
+    )
+
+
+@router.post("/window/encounters/{encounter_id}/fees/{line_id}/withdraw")
+def withdraw_fee_line(
+    page: HospitalPage,
+    session: SessionDep,
+    encounter_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    line_id: Annotated[str, Path(max_length=60)],
+) -> Response:
+    """Withdraw a mistyped fee line (明细撤销) before settlement."""
+    actor = page.actor
+
+    def withdraw() -> None:
+        encounters.withdraw_fee(
+            session,
+            encounter_id=encounter_id,
+            institution_id=institution_of(actor),
+            line_id=line_id,
+            actor=actor,
+        )
+
+    return act(
+        page,
+        session,
+        withdraw,
+        then=f"/window/encounters/{encounter_id}",
+        failed=lambda error: _encounter_page(page, session, encounter_id, error=error),
+    )
+
+
+@router.post("/window/encounters/{encounter_id}/cancel")
+def cancel_registration(
+    page: HospitalPage,
+    session: SessionDep,
+    encounter_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    reason: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    """Cancel a registration or admission made by mistake (登记撤销), with the reason."""
+    actor = page.actor
+
+    def cancel() -> None:
+        encounters.cancel_encounter(
+            session,
+            encounter_id=encounter_id,
+            institution_id=institution_of(actor),
+            reason=reason,
+            actor=actor,
+        )
+
+    return act(
+        page,
+        session,
+        cancel,
+        then=f"/window/encounters/{encounter_id}",
+        failed=lambda error: _encounter_page(
+            page, session, encounter_id, error=error, reason=reason
+        ),
+    )
+
+
+# --- the catalog of the hospital's region -----------------------------------------------------
+
+
+@router.get("/window/catalog")
+def catalog_search(
+    page: HospitalPage,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=60)] = "",
+    number: PageNumber = 1,
+) -> Response:
+    """The catalog in force in the hospital's region, searched by code (its start) or name,
+    a page at a time (the agency's search, :func:`yibao.policies.service.search_catalog`)."""
+    version = _catalog_here(session, page.actor)
+    text = q.strip()
+    ask = Paging(number, CATALOG_ITEMS_PER_PAGE)
+    items, next_page = ask.split(
+        policies.search_catalog(
+            session, version_id=version.id, text=text or None, limit=ask.limit, offset=ask.offset
+        )
+        if version is not None
+        else []
+    )
+    return page.render(
+        "window_catalog.html",
+        version=version,
+        items=items,
+        q=text,
+        number=number,
+        next_page=next_page,
+        names=Names(session),
+        item_kinds=ITEM_KINDS,
+        percent=percent,
     )
 
 
@@ -420,8 +680,9 @@ def settle(
 def settlement_slip(
     page: HospitalPage,
     session: SessionDep,
+    request: Request,
     settlement_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> Response:
-    """The printable slip of a settlement this hospital made."""
-    row = settlements.get_settlement(session, actor=page.actor, settlement_id=settlement_id)
-    return page.render("window_slip.html", **settlement_shown(page, session, row))
+    """The printable slip of a settlement this hospital made: the printed version of the
+    PDF, with its issuer, number and verification code (:mod:`yibao.web.printouts`)."""
+    return window_slip(page, session, request, settlement_id)

@@ -119,6 +119,7 @@ def settlement_list(
         "settlements": shown,
         "patients": registry.persons_by_id(session, (row.person_id for row in shown)),
         "filters": filters,
+        "day": day,
         "query": "&".join(f"{k}={v}" for k, v in filters.items()),
         "number": number,
         "next_page": next_page,

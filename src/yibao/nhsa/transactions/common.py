@@ -20,7 +20,12 @@ from yibao.nhsa.figures import (
 from yibao.nhsa.transactions import Context
 from yibao.registry import service as registry
 from yibao.registry.models import Person
-from yibao.settlements.breakdown import breakdown_of_record, breakdown_of_result
+from yibao.settlements.breakdown import (
+    Breakdown,
+    breakdown_of_record,
+    breakdown_of_result,
+    breakdown_of_settled,
+)
 from yibao.settlements.models import SettlementRecord
 
 # 就诊凭证类型: 01 医保电子凭证, 02 居民身份证, 03 社会保障卡
@@ -74,6 +79,12 @@ def own_encounter(ctx: Context, fields: Fields, *, setting: str) -> Encounter:
     encounter = encounters.own_encounter(
         ctx.session, encounter_id=int_id(fields, "mdtrt_id"), institution_id=ctx.institution.id
     )
+    check_encounter(ctx, fields, encounter, setting=setting)
+    return encounter
+
+
+def check_encounter(ctx: Context, fields: Fields, encounter: Encounter, *, setting: str) -> None:
+    """The visit is of the transaction's setting and ``psn_no``, when sent, its patient's."""
     if encounter.setting != setting:
         raise MessageError(
             f"{fields.where}.mdtrt_id",
@@ -81,7 +92,6 @@ def own_encounter(ctx: Context, fields: Fields, *, setting: str) -> Encounter:
             f"{ctx.envelope.infno} is for {setting} visits",
         )
     check_psn_no(fields, encounter.person_id)
-    return encounter
 
 
 def settlement_day(ctx: Context, encounter: Encounter) -> date:
@@ -140,6 +150,27 @@ def record_output(ctx: Context, row: SettlementRecord, *, med_type: str | None) 
     """The answer of a stored settlement or reversal (2207/2208, 2304/2305, 2601, 5203)."""
     person = person_of(ctx, row.person_id)
     breakdown = breakdown_of_record(ctx.session, record_=row)
+    return _stored_answer(ctx, row, person, breakdown, med_type=med_type)
+
+
+def settled_output(
+    ctx: Context, settled: encounters.EncounterSettled, *, med_type: str | None
+) -> dict[str, Any]:
+    """The answer of a settlement just stored (2207, 2304), the same as
+    :func:`record_output`'s, from what the settlement step returned: its patient and
+    result, nothing read again."""
+    breakdown = breakdown_of_settled(ctx.session, record_=settled.record, result=settled.result)
+    return _stored_answer(ctx, settled.record, settled.person, breakdown, med_type=med_type)
+
+
+def _stored_answer(
+    ctx: Context,
+    row: SettlementRecord,
+    person: Person,
+    breakdown: Breakdown,
+    *,
+    med_type: str | None,
+) -> dict[str, Any]:
     figures = figures_of_record(row)
     info = setlinfo(
         figures,

@@ -10,12 +10,14 @@ from typing import Any
 
 from yibao.encounters import repository as encounter_repo
 from yibao.encounters import service as encounters
+from yibao.encounters.models import Encounter
 from yibao.errors import YibaoError
 from yibao.nhsa.envelope import Fields, MessageError, money
 from yibao.nhsa.figures import fee_line_result
 from yibao.nhsa.transactions import Context
 from yibao.nhsa.transactions.common import (
     certificate,
+    check_encounter,
     check_psn_no,
     check_total,
     int_id,
@@ -23,6 +25,7 @@ from yibao.nhsa.transactions.common import (
     own_encounter,
     preview_output,
     record_output,
+    settled_output,
     settlement_day,
 )
 from yibao.settlements import service as settlements
@@ -182,21 +185,28 @@ def pre_settle(ctx: Context, *, setting: str) -> dict[str, Any]:
 
 def settle(ctx: Context, *, setting: str) -> dict[str, Any]:
     data = ctx.envelope.input.obj("data")
-    encounter = own_encounter(ctx, data, setting=setting)
-    _account_flag(ctx, data)
-    stored, result = encounters.settle_encounter(
+    encounter_id = int_id(data, "mdtrt_id")
+    invoice_no = data.text("invono", max_length=60)
+
+    def check(encounter: Encounter) -> date:
+        # On the row the service locks: the visit is read once.
+        check_encounter(ctx, data, encounter, setting=setting)
+        _account_flag(ctx, data)
+        return settlement_day(ctx, encounter)
+
+    settled = encounters.settle_encounter_checked(
         ctx.session,
-        encounter_id=encounter.id,
+        encounter_id=encounter_id,
         institution_id=ctx.institution.id,
-        on=settlement_day(ctx, encounter),
+        check=check,
         msg_id=ctx.envelope.msgid,
-        invoice_no=data.text("invono", max_length=60),
+        invoice_no=invoice_no,
         local_use_while_filed=ctx.local_use_while_filed,
         actor=ctx.user,
         now=ctx.now,
     )
-    check_total(data, money(result.total))  # refused: the whole settlement rolls back
-    return record_output(ctx, stored, med_type=data.text("med_type", max_length=6))
+    check_total(data, money(settled.result.total))  # refused: the whole settlement rolls back
+    return settled_output(ctx, settled, med_type=data.text("med_type", max_length=6))
 
 
 def cancel_settlement(ctx: Context, *, setting: str) -> dict[str, Any]:
