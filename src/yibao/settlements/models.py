@@ -27,6 +27,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db import Base
 
+FIGURE_COLUMNS = [
+    "id",
+    "treatment_region",
+    "year_month",
+    "setting",
+    "offsite_status",
+    "source",
+    "kind",
+    "total_fen",
+    "pool_fund_pay_fen",
+    "supplementary_pay_fen",
+    "assistance_pay_fen",
+    "fund_pay_total_fen",
+    "account_pay_fen",
+    "cash_pay_fen",
+]
+
 
 class SettlementRecord(Base):
     """A stored settlement (结算) or its reversal (冲正): the engine's result in fen.
@@ -48,6 +65,14 @@ class SettlementRecord(Base):
         Index("ix_settlements_person_year", "person_id", "year"),
         # the window's list of a day's settlements (newest first within the day)
         Index("ix_settlements_institution_created", "institution_id", "created_at"),
+        # the agencies' dashboard and advance-fund use: a region's year summed without
+        # reading the wide rows (an index-only scan on PostgreSQL; SQLite keeps the key)
+        Index(
+            "ix_settlements_region_figures",
+            "insured_region",
+            "year",
+            postgresql_include=FIGURE_COLUMNS,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
