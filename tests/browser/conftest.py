@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe
@@ -212,3 +213,33 @@ def watched(browser: Browser, site: Site, request: pytest.FixtureRequest) -> Ite
     if untranslated:
         seen.problems.append(f"messages missing from the catalogs: {untranslated}")
     assert not seen.problems, "\n".join(seen.problems)
+
+
+@pytest.fixture(scope="session")
+def settled(site: Site) -> dict[str, Any]:
+    """王建国 settled at the Sanya hospital window, through the API as a HIS would: once for
+    the whole run (the browser tests share one demo site; a second stay would collide with
+    the first one's idempotency key)."""
+    hospital = {"Authorization": f"Bearer {site.demo.tokens['hospital']}"}
+    wang = site.demo.persons["wang"]
+    day = site.demo.today.isoformat()
+    with httpx.Client(base_url=f"{site.base}/api/v1", headers=hospital) as api:
+        admitted = api.post(
+            "/encounters",
+            json={"card_number": wang.card_number, "setting": "inpatient", "started_on": day},
+        )
+        assert admitted.status_code == 201, admitted.text
+        encounter = admitted.json()["id"]
+        lines = [
+            {"line_id": "L1", "code": "S0005", "quantity": "5", "unit_price": "30"},
+            {"line_id": "L2", "code": "D0009", "quantity": "40", "unit_price": "65.10"},
+        ]
+        assert api.post(f"/encounters/{encounter}/fees", json={"lines": lines}).status_code == 201
+        settled = api.post(
+            f"/encounters/{encounter}/settle",
+            json={"on": day, "msg_id": "BROWSER-1"},
+            headers={"Idempotency-Key": "browser-1"},
+        )
+        assert settled.status_code == 201, settled.text
+        out: dict[str, Any] = settled.json()
+        return out

@@ -6,39 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-import pytest
-
-from tests.browser.conftest import Site, Watched
+from tests.browser.conftest import Watched
 from yibao.demo.loader import demo_password
-
-
-@pytest.fixture(scope="module")
-def settled(site: Site) -> dict[str, Any]:
-    """王建国 settled at the Sanya hospital window, through the API as a HIS would."""
-    hospital = {"Authorization": f"Bearer {site.demo.tokens['hospital']}"}
-    wang = site.demo.persons["wang"]
-    day = site.demo.today.isoformat()
-    with httpx.Client(base_url=f"{site.base}/api/v1", headers=hospital) as api:
-        admitted = api.post(
-            "/encounters",
-            json={"card_number": wang.card_number, "setting": "inpatient", "started_on": day},
-        )
-        assert admitted.status_code == 201, admitted.text
-        encounter = admitted.json()["id"]
-        lines = [
-            {"line_id": "L1", "code": "S0005", "quantity": "5", "unit_price": "30"},
-            {"line_id": "L2", "code": "D0009", "quantity": "40", "unit_price": "65.10"},
-        ]
-        assert api.post(f"/encounters/{encounter}/fees", json={"lines": lines}).status_code == 201
-        settled = api.post(
-            f"/encounters/{encounter}/settle",
-            json={"on": day, "msg_id": "BROWSER-1"},
-            headers={"Idempotency-Key": "browser-1"},
-        )
-        assert settled.status_code == 201, settled.text
-        out: dict[str, Any] = settled.json()
-        return out
 
 
 def sign_in(watched: Watched, login: str) -> None:

@@ -14,7 +14,6 @@ import httpx
 
 from tests.browser.conftest import Site, Watched
 from tests.browser.test_filing_pages import _make_person
-from tests.browser.test_insured_pages import settled as settled
 from tests.browser.test_insured_pages import sign_in
 from yibao.demo.loader import MINIMAL_PDF
 

@@ -32,6 +32,9 @@ OPERATOR = {
     "filings expire",
     "filings rules",
     "documents cleanup",
+    "institutions credentials issue",
+    "institutions credentials list",
+    "institutions credentials revoke",
 }
 
 

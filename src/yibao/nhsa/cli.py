@@ -33,7 +33,8 @@ def issue(
     ] = None,
 ) -> None:
     """Issue a pass id and secret for the institution, acting as a new system user of it.
-    The secret is printed once and stored encrypted with the platform's secret key."""
+    The secret is printed once and stored encrypted with the platform's secret key. The
+    operator's command: no token."""
     settings = load_settings()
     with command_session() as session:
         institution = session.scalar(select(Institution).where(Institution.code == code))
@@ -56,7 +57,8 @@ def issue(
 def list_(
     code: Annotated[str | None, typer.Option(help="Only this institution's (its code).")] = None,
 ) -> None:
-    """The pass ids, their institution and whether they are active (never the secrets)."""
+    """The pass ids, their institution and whether they are active (never the secrets).
+    The operator's command: no token."""
     with command_session() as session:
         institution_id = None
         if code is not None:
@@ -79,7 +81,8 @@ def list_(
 def revoke(
     pass_id: Annotated[str, typer.Argument(help="The pass id to revoke.")],
 ) -> None:
-    """The pass id no longer signs in; its system user is deactivated."""
+    """The pass id no longer signs in; its system user is deactivated. The operator's
+    command: no token."""
     with command_session() as session:
         credentials.revoke_credential(session, pass_id=pass_id, actor="cli")
     typer.echo(f"pass id {pass_id} revoked")
