@@ -44,7 +44,6 @@ from yibao.identity import validate_identity_number
 from yibao.money import from_e4, to_e4, to_fen
 from yibao.policies.service import catalog_for
 from yibao.registry.models import Institution, Person
-from yibao.settlements import repository as settlement_repo
 from yibao.settlements.inputs import check_liability, filing_for, institution_info, person_info
 from yibao.settlements.models import SettlementRecord
 from yibao.settlements.service import preview_settlement, record_settlement
@@ -510,46 +509,21 @@ def settle_encounter(
     actor: Actor = None,
     now: datetime | None = None,
 ) -> tuple[SettlementRecord, Settlement]:
-    """Discharge settlement (出院结算): store the result; the encounter is then settled."""
-    # The patient and the hospital in the same round trip as the encounter's lock.
-    parties = repo.encounter_with_parties(session, encounter_id)
-    encounter, person, institution = parties.encounter, parties.person, parties.institution
-    if institution_id is not None and encounter.institution_id != institution_id:
-        raise NotFound(f"encounter {encounter_id} not found", code="encounter.not_found")
-    new_state = encounter_next(encounter.state, "settle")
-    if msg_id is not None and settlement_repo.settlement_by_msg_id(
-        session, institution_id=encounter.institution_id, msg_id=msg_id
-    ):
-        raise ValidationFailed(
-            f"message id {msg_id!r} was already used", code="settlement.duplicate_msg_id"
-        )
-    ec = encounter_claim(
+    """Discharge settlement (出院结算): store the result; the encounter is then settled.
+    One path for every face: :func:`settle_encounter_checked` with the day given."""
+    settled = settle_encounter_checked(
         session,
-        encounter=encounter,
-        on=on,
+        encounter_id=encounter_id,
+        institution_id=institution_id,
+        check=lambda _encounter: on,
         liability=liability,
         local_use_while_filed=local_use_while_filed,
-        person=person,
-        institution=institution,
-        has_filings=parties.has_filings,
-        today=business_date(now) if now is not None else None,
-    )
-    stored, result = record_settlement(
-        session,
-        claim=ec.claim,
-        person_id=ec.person.id,
-        source="direct",
-        institution_id=encounter.institution_id,
-        account_person_id=ec.account_person_id,
-        encounter_id=encounter.id,
         msg_id=msg_id,
         invoice_no=invoice_no,
-        deposit_fen=encounter.deposit_fen,
         actor=actor,
         now=now,
     )
-    repo.set_encounter_state(session, encounter, new_state)
-    return stored, result
+    return settled.record, settled.result
 
 
 @dataclass(frozen=True, slots=True)

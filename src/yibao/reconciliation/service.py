@@ -20,6 +20,7 @@ from yibao.reconciliation import access
 from yibao.reconciliation import repository as repo
 from yibao.reconciliation.compare import (
     Entry,
+    Outcome,
     Record,
     Totals,
     parse_details_csv,
@@ -78,17 +79,42 @@ def submit_reconciliation(
         )
     ]
     outcome = reconcile(ours, theirs=Totals(count, total, fund_pay), details=details)
+    return _store(
+        session,
+        actor=actor,
+        institution=institution,
+        period=(period_from, period_to),
+        stated=Totals(count, total, fund_pay),
+        outcome=outcome,
+        details_given=details is not None,
+        now=now,
+    )
+
+
+def _store(
+    session: Session,
+    *,
+    actor: User,
+    institution: Institution,
+    period: tuple[date, date],
+    stated: Totals,
+    outcome: Outcome,
+    details_given: bool,
+    now: datetime | None,
+) -> Reconciliation:
+    """The answer stored and audited, whichever way the hospital's figures came."""
+    period_from, period_to = period
     row = Reconciliation(
         institution_id=institution.id,
         period_from=period_from,
         period_to=period_to,
-        stated_count=count,
-        stated_total_fen=to_fen(total),
-        stated_fund_pay_fen=to_fen(fund_pay),
+        stated_count=stated.count,
+        stated_total_fen=to_fen(stated.total),
+        stated_fund_pay_fen=to_fen(stated.fund_pay),
         our_count=outcome.ours.count,
         our_total_fen=to_fen(outcome.ours.total),
         our_fund_pay_fen=to_fen(outcome.ours.fund_pay),
-        details_given=details is not None,
+        details_given=details_given,
         status=outcome.status,
         differences=[d.as_dict() for d in outcome.differences],
         submitted_by=actor.id,
@@ -180,37 +206,13 @@ def submit_entry_reconciliation(
     outcome = reconcile_entries(
         ours, theirs=Totals(count, total, fund_pay), account_pay=account_pay, details=entries
     )
-    row = Reconciliation(
-        institution_id=institution.id,
-        period_from=period_from,
-        period_to=period_to,
-        stated_count=count,
-        stated_total_fen=to_fen(total),
-        stated_fund_pay_fen=to_fen(fund_pay),
-        our_count=outcome.ours.count,
-        our_total_fen=to_fen(outcome.ours.total),
-        our_fund_pay_fen=to_fen(outcome.ours.fund_pay),
-        details_given=entries is not None,
-        status=outcome.status,
-        differences=[d.as_dict() for d in outcome.differences],
-        submitted_by=actor.id,
-        submitted_at=now or datetime.now(UTC),
-    )
-    session.add(row)
-    session.flush()
-    record(
+    return _store(
         session,
         actor=actor,
-        action="reconciliation.submit",
-        entity="reconciliation",
-        entity_id=row.id,
-        before=None,
-        after={
-            "institution_id": institution.id,
-            "period": [period_from.isoformat(), period_to.isoformat()],
-            "status": row.status,
-            "differences": len(row.differences),
-        },
-        at=row.submitted_at,
+        institution=institution,
+        period=(period_from, period_to),
+        stated=Totals(count, total, fund_pay),
+        outcome=outcome,
+        details_given=entries is not None,
+        now=now,
     )
-    return row
