@@ -8,13 +8,14 @@ policy item's name), funds get their ``fund_pay_type`` codes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from yibao.engine import Settlement
 from yibao.engine.models import LineResult
+from yibao.engine.render import MONEY_FIELDS
 from yibao.identity import mask_identity_number
 from yibao.money import from_fen
 from yibao.nhsa.envelope import money
@@ -68,50 +69,18 @@ class Figures:
     cash_pay: Decimal
 
 
+# The engine's money fields in the contract's order (docs/nhsa.md), less the recoverable
+# advance, which the national interface does not carry.
+FIGURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Figures))
+assert set(FIGURE_NAMES) <= set(MONEY_FIELDS)
+
+
 def figures_of_result(result: Settlement) -> Figures:
-    return Figures(
-        *(
-            money(getattr(result, name))
-            for name in (
-                "total",
-                "full_self_pay",
-                "over_limit_self_pay",
-                "pre_self_pay",
-                "in_scope",
-                "deductible",
-                "pool_fund_pay",
-                "supplementary_pay",
-                "assistance_pay",
-                "fund_pay_total",
-                "personal_burden",
-                "account_pay",
-                "cash_pay",
-            )
-        )
-    )
+    return Figures(*(money(getattr(result, name)) for name in FIGURE_NAMES))
 
 
 def figures_of_record(row: SettlementRecord) -> Figures:
-    return Figures(
-        *(
-            from_fen(getattr(row, f"{name}_fen"))
-            for name in (
-                "total",
-                "full_self_pay",
-                "over_limit_self_pay",
-                "pre_self_pay",
-                "in_scope",
-                "deductible",
-                "pool_fund_pay",
-                "supplementary_pay",
-                "assistance_pay",
-                "fund_pay_total",
-                "personal_burden",
-                "account_pay",
-                "cash_pay",
-            )
-        )
-    )
+    return Figures(*(from_fen(getattr(row, f"{name}_fen")) for name in FIGURE_NAMES))
 
 
 def person_fields(person: Person, *, today: date) -> dict[str, Any]:
