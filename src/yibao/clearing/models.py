@@ -89,3 +89,19 @@ class AdvanceFund(Base):
     approved_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     approval_id: Mapped[int] = mapped_column(ForeignKey("approvals.id"), unique=True)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ClearedMonth(Base):
+    """What confirmed statements took of one pair's settlements of one month (a statement
+    takes every month up to its own): subtracted from the settlements' rollups
+    (:class:`yibao.settlements.models.FundRollup`) it leaves what awaits clearing, per month,
+    without looking at each settlement. Added to when a statement is confirmed."""
+
+    __tablename__ = "cleared_months"
+
+    insured_region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    treatment_region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    year_month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    fund_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    account_fen: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, case, delete, func, select
 from sqlalchemy.orm import Session
 
-from yibao.clearing.models import AdvanceFund, ClearingItem, ClearingStatement
-from yibao.settlements.models import SettlementRecord
+from yibao.clearing.models import AdvanceFund, ClearedMonth, ClearingItem, ClearingStatement
+from yibao.settlements.models import FundRollup, SettlementRecord
 from yibao.settlements.repository import cleared_between_regions
+from yibao.upsert import AddingUpsert
 
 # Direct settlements at hospitals and pharmacies are cleared between regions; manual
 # reimbursements are paid by the insured region itself.
@@ -131,36 +133,105 @@ def months(
     return list(session.execute(stmt))
 
 
+@dataclass(frozen=True, slots=True)
+class Outstanding:
+    """One pair's settlements that no confirmed statement holds yet."""
+
+    insured_region: str
+    treatment_region: str
+    entries: int  # settlements and reversals
+    since: str | None  # the earliest month among them
+    fund_fen: int
+    account_fen: int
+
+    @property
+    def due_fen(self) -> int:
+        """What clearing will ask the insured region to repay: the funds' and accounts'."""
+        return self.fund_fen + self.account_fen
+
+
 def outstanding(
     session: Session, *, insured_region: str | None, treatment_region: str | None
-) -> list[Row[Any]]:
+) -> list[Outstanding]:
     """Per region pair, what clearing counts and no confirmed statement holds yet: how many
     settlements and reversals, since which month, and the sums in fen of what the treatment
     region paid its institutions for the insured region (the funds' parts and the personal
-    account's: what clearing will ask it to repay). One grouped query."""
-    s = SettlementRecord
-    frozen = (
-        select(ClearingItem.settlement_id)
-        .join(ClearingStatement, ClearingStatement.id == ClearingItem.statement_id)
-        .where(ClearingStatement.state == "confirmed")
+    account's: what clearing will ask it to repay).
+
+    Read from the settlements' rollups per month less what confirmed statements took of
+    each month (:class:`ClearedMonth`): two grouped queries over a few rows per month,
+    however many settlements there are."""
+    r = FundRollup
+    rolled = select(
+        r.insured_region,
+        r.treatment_region,
+        r.year_month,
+        func.sum(r.settlements + r.reversals).label("entries"),
+        func.sum(r.fund_fen).label("fund_fen"),
+        func.sum(r.account_fen).label("account_fen"),
+    ).where(cleared_between_regions(FundRollup))
+    c = ClearedMonth
+    cleared = select(
+        c.insured_region, c.treatment_region, c.year_month, c.entries, c.fund_fen, c.account_fen
     )
-    stmt = select(
-        s.insured_region,
-        s.treatment_region,
-        func.count(s.id).label("entries"),
-        func.min(s.year_month).label("since"),
-        func.sum(s.fund_pay_total_fen).label("fund_fen"),
-        func.sum(s.account_pay_fen).label("account_fen"),
-        func.sum(s.fund_pay_total_fen + s.account_pay_fen).label("due_fen"),
-    ).where(cleared_between_regions(), s.id.not_in(frozen))
     if insured_region is not None:
-        stmt = stmt.where(s.insured_region == insured_region)
+        rolled = rolled.where(r.insured_region == insured_region)
+        cleared = cleared.where(c.insured_region == insured_region)
     if treatment_region is not None:
-        stmt = stmt.where(s.treatment_region == treatment_region)
-    stmt = stmt.group_by(s.insured_region, s.treatment_region).order_by(
-        s.insured_region, s.treatment_region
+        rolled = rolled.where(r.treatment_region == treatment_region)
+        cleared = cleared.where(c.treatment_region == treatment_region)
+    rolled = rolled.group_by(r.insured_region, r.treatment_region, r.year_month)
+    left: dict[tuple[str, str, str], list[int]] = {}
+    for row in session.execute(rolled):
+        key = (row.insured_region, row.treatment_region, row.year_month)
+        left[key] = [int(row.entries or 0), int(row.fund_fen or 0), int(row.account_fen or 0)]
+    for row in session.execute(cleared):
+        key = (row.insured_region, row.treatment_region, row.year_month)
+        figures = left.setdefault(key, [0, 0, 0])
+        figures[0] -= row.entries
+        figures[1] -= row.fund_fen
+        figures[2] -= row.account_fen
+    pairs: dict[tuple[str, str], Outstanding] = {}
+    for (insured, treatment, month), (entries, fund, account) in sorted(left.items()):
+        if entries == 0:
+            continue
+        before = pairs.get((insured, treatment))
+        pairs[(insured, treatment)] = Outstanding(
+            insured_region=insured,
+            treatment_region=treatment,
+            entries=entries + (before.entries if before else 0),
+            since=before.since if before else month,
+            fund_fen=fund + (before.fund_fen if before else 0),
+            account_fen=account + (before.account_fen if before else 0),
+        )
+    return [pairs[pair] for pair in sorted(pairs)]
+
+
+_ADD_CLEARED = AddingUpsert(
+    ClearedMonth.__table__,  # type: ignore[arg-type]
+    key=("insured_region", "treatment_region", "year_month"),
+    sums=("entries", "fund_fen", "account_fen"),
+)
+
+
+def add_cleared_months(session: Session, *, statement_id: int) -> None:
+    """A statement was confirmed: what it holds, per month of its settlements, is added to
+    :class:`ClearedMonth` (one grouped query over the statement's items)."""
+    s = SettlementRecord
+    rows = session.execute(
+        select(
+            s.insured_region,
+            s.treatment_region,
+            s.year_month,
+            func.count(s.id).label("entries"),
+            func.sum(s.fund_pay_total_fen).label("fund_fen"),
+            func.sum(s.account_pay_fen).label("account_fen"),
+        )
+        .join(ClearingItem, ClearingItem.settlement_id == s.id)
+        .where(ClearingItem.statement_id == statement_id)
+        .group_by(s.insured_region, s.treatment_region, s.year_month)
     )
-    return list(session.execute(stmt))
+    _ADD_CLEARED(session, [dict(row._mapping) for row in rows])
 
 
 def advance_funds_on(
@@ -224,16 +295,16 @@ def fund_payments(
 ) -> list[Row[Any]]:
     """Per region pair, what the funds paid (pool, supplementary, assistance; reversals
     count against it) in the settlements clearing counts, stored in ``months``: the sum in
-    fen. One grouped query."""
-    s = SettlementRecord
+    fen. One grouped query over the settlements' rollups."""
+    r = FundRollup
     stmt = select(
-        s.insured_region,
-        s.treatment_region,
-        func.sum(s.fund_pay_total_fen).label("fund_fen"),
-    ).where(cleared_between_regions(), s.year_month.in_(months))
+        r.insured_region,
+        r.treatment_region,
+        func.sum(r.fund_fen).label("fund_fen"),
+    ).where(cleared_between_regions(FundRollup), r.year_month.in_(months))
     if insured_region is not None:
-        stmt = stmt.where(s.insured_region == insured_region)
+        stmt = stmt.where(r.insured_region == insured_region)
     if treatment_region is not None:
-        stmt = stmt.where(s.treatment_region == treatment_region)
-    stmt = stmt.group_by(s.insured_region, s.treatment_region)
+        stmt = stmt.where(r.treatment_region == treatment_region)
+    stmt = stmt.group_by(r.insured_region, r.treatment_region)
     return list(session.execute(stmt))

@@ -169,6 +169,7 @@ def _confirm(session: Session, row: ClearingStatement, *, actor: User, at: datet
     row.confirmed_at = at
     row.confirmed_by = actor.id
     session.flush()
+    repo.add_cleared_months(session, statement_id=row.id)
     record(
         session,
         actor=actor,

@@ -40,13 +40,32 @@ def settlement_scope(session: Session, actor: Actor) -> ColumnElement[bool]:
             SettlementRecord.institution_id == registry_access.institution_of(actor),
             SettlementRecord.source.in_(INSTITUTION_SOURCES),
         )
+    regions = agency_regions(session, actor)
+    if regions is None:
+        return false()
+    insured, treatment = regions
+    if insured is not None:
+        return SettlementRecord.insured_region == insured
+    return SettlementRecord.treatment_region == treatment
+
+
+def agency_regions(session: Session, actor: Actor) -> tuple[str | None, str | None] | None:
+    """The settlements an agency (or an admin) reads, as whole regions: ``(insured region,
+    treatment region)``, None for any; the front desk of an insured region reads that
+    region's persons' settlements, a treatment region's agency the settlements made there.
+    None for everyone else (a person, a hospital: their scope is narrower than a region)."""
+    if is_admin(actor):
+        return (None, None)
+    assert isinstance(actor, User)
+    if actor.role in ("insured", "hospital"):
+        return None
     front = registry_access.front_desk_region(session, actor)
     if front is not None:
-        return SettlementRecord.insured_region == front
+        return (front, None)
     treatment = registry_access.treatment_region(session, actor)
     if treatment is not None:
-        return SettlementRecord.treatment_region == treatment
-    return false()
+        return (None, treatment)
+    return None
 
 
 def may_read(session: Session, actor: Actor, row: SettlementRecord) -> bool:

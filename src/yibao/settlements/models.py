@@ -192,3 +192,37 @@ class IdempotencyKey(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FundRollup(Base):
+    """The settlements' figures summed as they are stored, per insured and treatment region,
+    month, setting, off-site status and source: the agency's fund dashboard and the amounts
+    awaiting clearing read these few rows instead of summing every settlement.
+
+    Written in the settlement's own transaction by :func:`repository.insert_settlement`
+    (the one place a settlement row is made). Each key has :data:`ROLLUP_SLOTS` rows, chosen
+    by the settlement's id, so concurrent settlements of the same key rarely wait on one
+    row's lock; readers sum the slots. ``offsite_status`` is ``''`` where the settlement
+    has none (a key column cannot be null).
+    """
+
+    __tablename__ = "fund_rollups"
+
+    insured_region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    treatment_region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    year_month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    setting: Mapped[str] = mapped_column(String(12), primary_key=True)
+    offsite_status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settlements: Mapped[int] = mapped_column(BigInteger, default=0)
+    reversals: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    pool_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    supplementary_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    assistance_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    fund_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    account_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+ROLLUP_SLOTS = 8

@@ -441,11 +441,22 @@ def fund_breakdown(session: Session, *, actor: User, year: int) -> list[Any]:
     """The year's settlements the actor may see (see :mod:`.access`), summed in the database
     per month, setting, off-site status, treatment region and source (see
     :func:`repository.fund_breakdown` for the columns): the figures of a fund dashboard."""
+    first_month, last_month = f"{year:04d}-01", f"{year:04d}-12"
+    regions = access.agency_regions(session, actor)
+    if regions is not None:  # whole regions: the rollups hold their sums
+        insured_region, treatment_region = regions
+        return repo.fund_breakdown_rolled_up(
+            session,
+            insured_region=insured_region,
+            treatment_region=treatment_region,
+            first_month=first_month,
+            last_month=last_month,
+        )
     return repo.fund_breakdown(
         session,
         where=access.settlement_scope(session, actor),
-        first_month=f"{year:04d}-01",
-        last_month=f"{year:04d}-12",
+        first_month=first_month,
+        last_month=last_month,
     )
 
 
