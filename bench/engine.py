@@ -18,7 +18,7 @@ from pathlib import Path
 
 from machine import one_line
 from yibao.cli.settle import load_catalogs, load_policies
-from yibao.commands import collector_paused
+from yibao.console import collector_paused
 from yibao.engine import Claim, ClaimLine, FilingInfo, InstitutionInfo, PersonInfo, settle_run
 from yibao.engine.models import Catalog, Policy
 

@@ -13,11 +13,9 @@ schema was never migrated is named as such instead of a traceback.
 
 from __future__ import annotations
 
-import functools
-import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -26,8 +24,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from yibao.config import Settings, sqlite_file
+from yibao.console import collector_paused as collector_paused
+from yibao.console import fail as fail
+from yibao.console import reports_errors as reports_errors
+from yibao.console import say_error as say_error
 from yibao.db import is_connection_failure, is_missing_table, make_engine, session_scope
 from yibao.errors import YibaoError
+from yibao.locations import shown_url
 
 # Every command that acts for a person names the acting user by their bearer token, as the
 # API does: the services decide what that user may see and do. The operator's commands
@@ -40,9 +43,6 @@ TokenOpt = Annotated[
         help="Bearer token of the acting user (from `yibao users create` or the demo's guide).",
     ),
 ]
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class DatabaseMissing(YibaoError):
@@ -68,31 +68,6 @@ class InvalidSettings(YibaoError):
 NOT_INITIALISED = "database not initialised: run `yibao db upgrade`"
 
 
-def say_error(message: str, code: str | None = None) -> None:
-    """Write one error line on stderr: ``error: <code>: <message>`` (the one format)."""
-    text = " ".join(message.split("\n"))
-    typer.echo(f"error: {code}: {text}" if code else f"error: {text}", err=True)
-
-
-def fail(error: YibaoError) -> typer.Exit:
-    """Say ``error`` and return the exit (status 2) for the caller to raise."""
-    say_error(error.message, error.code)
-    return typer.Exit(2)
-
-
-def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Render a ``YibaoError`` as ``error: <code>: <message>`` on stderr, exit status 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except YibaoError as exc:
-            raise fail(exc) from None
-
-    return wrapper
-
-
 def load_settings() -> Settings:
     """The settings from the environment; invalid ones are an error, not a traceback."""
     try:
@@ -102,14 +77,6 @@ def load_settings() -> Settings:
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
         )
         raise InvalidSettings(problems) from None
-
-
-def shown_url(url: str) -> str:
-    """A database URL fit to print: the password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy reads: show nothing of it
-        return "(unreadable database URL)"
 
 
 def require_database_file(url: str) -> None:
@@ -155,21 +122,3 @@ def command_session(settings: Settings | None = None) -> Iterator[Session]:
         raise problem from None
     finally:
         engine.dispose()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a batch run, then restore it.
-
-    A run of the engine allocates millions of small result objects, none of which can form
-    a reference cycle (reference counting frees them); the cyclic collector would otherwise
-    traverse the growing list of results again and again, which costs more than settling.
-    A process-wide switch, so it belongs to the command that runs the batch, not the engine.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from yibao.cli.main import app
@@ -208,3 +211,43 @@ def test_table_says_why_a_claim_was_rejected(files: dict[str, Path]) -> None:
     )
     assert code == 0
     assert "rejected: no policy for region 110000" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("explain", [False, True], ids=["plain", "explain"])
+def test_the_output_is_the_bytes_json_dumps_writes(explain: bool) -> None:
+    """The results are written by orjson for speed; the bytes are those of
+    ``json.dumps(..., ensure_ascii=False, indent=2)``, Chinese explanations included."""
+    catalogs = sorted(demo_path("catalogs").glob("*.csv"))
+    args = ["settle", demo_path("claims", "demo-claims.json")]
+    for path in catalogs:
+        args += ["--catalog", path]
+    args += ["--policies", demo_path("policies")] + (["--explain"] if explain else [])
+    code, out, err = run(*args)
+    assert code == 0, err
+    parsed = json.loads(out)
+    assert out == json.dumps(parsed, ensure_ascii=False, indent=2) + "\n"
+    if explain:
+        assert any(ord(ch) > 127 for ch in out)  # the explanations' Chinese, unescaped
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=12,
+    )
+)
+def test_orjson_and_json_dumps_agree_on_any_result_shape(value: object) -> None:
+    """Whatever strings a claim carries (ids, codes, reasons: any Unicode), both encoders give
+    the same bytes."""
+    expected = json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8", "surrogatepass")
+    try:
+        got = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    except orjson.JSONEncodeError:
+        # lone surrogates: orjson refuses them; claims read from UTF-8 files never hold one
+        assert any(0xD800 <= ord(ch) <= 0xDFFF for ch in json.dumps(value, ensure_ascii=False))
+        return
+    assert got == expected
