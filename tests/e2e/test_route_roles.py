@@ -281,6 +281,7 @@ CASES = [
         lambda f: {"name": "新管理员", "role": "admin"},
     ),
     Case("GET", "/audit", lambda f: "/audit?limit=5", only("admin")),
+    Case("GET", "/audit/identity-reads", lambda f: "/audit/identity-reads", only("admin")),
 ]  # fmt: skip
 
 

@@ -375,6 +375,8 @@ ROWS: list[Row] = [
     R("POST", "/users", lambda t: Req("/users", {"name": "新管理员", "role": "admin"}),
       only("admin")),
     R("GET", "/audit", lambda t: Req("/audit", params={"limit": 5}), only("admin")),
+    R("GET", "/audit/identity-reads",
+      lambda t: Req("/audit/identity-reads", params={"person_id": t.retiree}), only("admin")),
     # --- filings: apply and act (person, unit, desks of the insured region, admin);
     #     review (centre of the insured region, admin); read (those, and hospitals named)
     R("POST", "/filings",

@@ -234,9 +234,8 @@ def metadata(request: Request) -> Response:
 
 
 def _patient(session: Session, user: User, person: Person) -> dict[str, Any]:
-    return patient_resource(
-        person, full_identity=registry_access.may_see_full_identity(session, user, person)
-    )
+    _, full = registry_access.identity_number_for(session, user, person)
+    return patient_resource(person, full_identity=full)
 
 
 @fhir_route("/Patient/{patient_id}", "GET", resource="Patient", interaction="read")

@@ -27,8 +27,10 @@ from collections.abc import Callable
 from sqlalchemy import ColumnElement, false
 from sqlalchemy.orm import Session
 
+from yibao.audit.identity_reads import record_identity_read
 from yibao.auth.models import User
 from yibao.errors import Forbidden, NotFound
+from yibao.identity import current_answer, mask_identity_number
 from yibao.registry.models import Agency, Person, Unit
 
 Actor = User | str
@@ -164,6 +166,27 @@ def may_see_full_identity(session: Session, actor: Actor, person: Person) -> boo
     if actor.role == "insured":
         return actor.person_id == person.id
     return center_region(session, actor) == person.insured_region
+
+
+def identity_number_for(
+    session: Session, actor: Actor, person: Person, *, why: str | None = None
+) -> tuple[str, bool]:
+    """The person's identity number as ``actor`` may see it, and whether it is whole.
+
+    The one place a full number leaves the system: when the actor may see it
+    (:func:`may_see_full_identity`), the read is recorded (who, whose, when, and ``why``:
+    the route or command, by default the answer's own, :func:`yibao.identity.answer_scope`)
+    in the caller's transaction, and the number is allowed in the answer, whose face masks
+    every other number. Everyone else gets the masked number, and nothing is recorded.
+    """
+    if not may_see_full_identity(session, actor, person):
+        return mask_identity_number(person.identity_number), False
+    answer = current_answer()
+    reason = why or (answer.why if answer is not None else "unspecified")
+    record_identity_read(session, actor=actor, person_id=person.id, why=reason)
+    if answer is not None:
+        answer.shown.add(person.identity_number.upper())
+    return person.identity_number, True
 
 
 def may_manage_person(session: Session, actor: Actor, person: Person) -> bool:

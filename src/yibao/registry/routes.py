@@ -159,7 +159,8 @@ def create_unit(
 
 
 def _read(session: Session, user: User, person: Person) -> PersonRead:
-    return PersonRead.of(person, full_identity=access.may_see_full_identity(session, user, person))
+    _, full = access.identity_number_for(session, user, person)
+    return PersonRead.of(person, full_identity=full)
 
 
 @router.get("/persons", response_model=list[PersonRead])

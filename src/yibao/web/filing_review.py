@@ -24,7 +24,7 @@ from yibao.filings import service as filings
 from yibao.filings.models import Filing
 from yibao.filings.states import REVIEWABLE_STATES
 from yibao.identity import mask_identity_number
-from yibao.registry.access import may_see_full_identity
+from yibao.registry.access import identity_number_for
 from yibao.web import files
 from yibao.web.filing import filing_document
 from yibao.web.forms import FormError, act, status_of
@@ -176,11 +176,7 @@ def _filing_page(
         filing=filing,
         state=views.current_state(filing, today),
         person=person,
-        identity=(
-            person.identity_number
-            if may_see_full_identity(session, actor, person)
-            else mask_identity_number(person.identity_number)
-        ),
+        identity=identity_number_for(session, actor, person)[0],
         names=Names(session),
         hospitals=views.applicable_hospitals(session, filing=filing),
         stamps=stamps,
