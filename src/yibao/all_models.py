@@ -4,6 +4,7 @@ Alembic's env and the tests import this module. Add one line per concept.
 """
 
 import yibao.approvals.models
+import yibao.audit.identity_reads
 import yibao.audit.models
 import yibao.auth.models
 import yibao.claim_checks.models

@@ -21,3 +21,17 @@ class AuditEntryRead(BaseModel):
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+class IdentityReadRead(BaseModel):
+    """One full identity number shown: who saw it, whose it was, when and why."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    user_id: int | None
+    actor: str
+    actor_role: str | None
+    person_id: int
+    why: str

@@ -2,22 +2,32 @@
 
 Every service that changes state calls :func:`record` in the same transaction, so the
 change and its trace commit or roll back together. Identity numbers are masked on the way
-in: the log never holds one in full.
+in, also inside free text (reasons, notes, names): the log never holds one in full.
+
+Tamper evidence (docs/audit.md): when a session that recorded entries commits, its entries
+are chained (:func:`seal_pending`, one ``audit_chain`` link each, under a lock so two
+committing transactions cannot fork the chain). Chaining at commit rather than in
+:func:`record` keeps the chain's lock out of the middle of transactions: a service may
+record, then lock more rows (an approval's entry, then the settlement's accumulators)
+without any risk of a deadlock around the chain, and the lock is held for the commit only.
+:func:`verify_chain` walks the chain and names the first entry that breaks it.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import Table, event, exists, insert, select, text
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
-from yibao.audit.models import AuditEntry
-from yibao.identity import mask_identity_number
+from yibao.audit.hashing import GENESIS, HASHED_COLUMNS, entry_hash
+from yibao.audit.models import AuditChainLink, AuditEntry
+from yibao.identity import mask_identity_number, mask_identity_numbers
 
 _IDENTITY_KEYS = frozenset({"identity_number", "id_number", "relative_identity_number"})
 
@@ -38,8 +48,12 @@ def _jsonable(value: Any, key: str = "") -> Any:
         return {str(k): _jsonable(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_jsonable(v, key) for v in value]
-    if isinstance(value, str) and key in _IDENTITY_KEYS:
-        return mask_identity_number(value)
+    if isinstance(value, str):
+        # a number field masked as listings show it; free text (reasons, notes, names)
+        # with every number inside it masked
+        if key in _IDENTITY_KEYS:
+            return mask_identity_number(value)
+        return mask_identity_numbers(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -81,7 +95,7 @@ def record(
         label, user_id, role = f"{actor.role}:{actor.id} {actor.name}", actor.id, actor.role
     values: dict[str, Any] = {
         "at": at or datetime.now(UTC),
-        "actor": label[:200],
+        "actor": mask_identity_numbers(label)[:200],
         "actor_user_id": user_id,
         "actor_role": role,
         "action": action,
@@ -96,7 +110,187 @@ def record(
     entry = AuditEntry(id=session.execute(_INSERT_ENTRY, values).scalar_one(), **values)
     make_transient_to_detached(entry)
     session.add(entry)
+    _remember_unsealed(session, entry.id)
     return entry
+
+
+# --- the hash chain -------------------------------------------------------------------------
+
+_CHAIN = cast(Table, AuditChainLink.__table__)
+_UNSEALED = "yibao.audit.unsealed"  # session.info: ids recorded in this transaction
+_HOOKED = "yibao.audit.hooked"
+# One PostgreSQL advisory lock serialises sealing ("YIBAOAUD" as a number).
+CHAIN_LOCK_KEY = 0x5949424141554944
+_BATCH = 1000
+
+
+def _remember_unsealed(session: Session, entry_id: int) -> None:
+    pending: dict[int, None] = session.info.setdefault(_UNSEALED, {})
+    pending[entry_id] = None
+    if not session.info.get(_HOOKED):
+        event.listen(session, "before_commit", seal_pending)
+        event.listen(session, "after_transaction_end", _forget_unsealed)
+        session.info[_HOOKED] = True
+
+
+def _forget_unsealed(session: Session, transaction: SessionTransaction) -> None:
+    # The session's own transaction ended (committed, so sealed, or rolled back): what it
+    # recorded is either in the chain or gone. Savepoints ending change nothing here: an
+    # entry rolled back with one is simply not found when sealing.
+    if transaction.parent is None:
+        session.info.pop(_UNSEALED, None)
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    # SQLite: the transaction has written its entries, so it holds the database's write
+    # lock already; no other transaction can seal until it ends.
+
+
+def chain_head(session: Session) -> tuple[int, str]:
+    """The last link: ``(seq, hash)``; ``(0, GENESIS)`` for an empty chain."""
+    row = session.execute(
+        select(_CHAIN.c.seq, _CHAIN.c.hash).order_by(_CHAIN.c.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
+
+
+def seal_pending(session: Session) -> int:
+    """Chain the entries this session recorded and has not sealed yet; the number sealed.
+
+    Runs by itself just before the session commits (``before_commit``); call it directly
+    only to seal early. Entries rolled back with a savepoint are skipped.
+    """
+    pending: dict[int, None] | None = session.info.get(_UNSEALED)
+    if not pending:
+        return 0
+    ids = sorted(pending)
+    session.flush()
+    rows: list[Mapping[str, Any]] = []
+    for start in range(0, len(ids), _BATCH):
+        chunk = ids[start : start + _BATCH]
+        stmt = select(*(_AUDIT_LOG.c[name] for name in HASHED_COLUMNS)).where(
+            _AUDIT_LOG.c.id.in_(chunk)
+        )
+        rows.extend(dict(row._mapping) for row in session.execute(stmt))
+    rows.sort(key=lambda row: int(row["id"]))
+    sealed = append_links(session, rows)
+    pending.clear()
+    return sealed
+
+
+def append_links(session: Session, entries: Sequence[Mapping[str, Any]]) -> int:
+    """Add ``entries`` (rows of ``audit_log`` as stored) to the chain, in the given order,
+    under the chain's lock. The migration that started the chain uses it too."""
+    if not entries:
+        return 0
+    _lock_chain(session)
+    seq, prev = chain_head(session)
+    links: list[dict[str, Any]] = []
+    for entry in entries:
+        seq += 1
+        digest = entry_hash(entry, prev)
+        links.append({"seq": seq, "entry_id": entry["id"], "prev_hash": prev, "hash": digest})
+        prev = digest
+    for start in range(0, len(links), _BATCH):
+        session.execute(insert(_CHAIN), links[start : start + _BATCH])
+    return len(links)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    """The first place the chain does not hold: which entry (or link) and why."""
+
+    entry_id: int | None
+    seq: int | None
+    problem: str
+
+    def describe(self) -> str:
+        entry = f"entry {self.entry_id}" if self.entry_id is not None else "the chain"
+        position = f" (chain position {self.seq})" if self.seq is not None else ""
+        return f"{entry}{position}: {self.problem}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """What :func:`verify_chain` found: links checked, the head, the first break."""
+
+    links: int
+    head_seq: int
+    head_hash: str
+    broken: ChainBreak | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Walk the chain from its first link and recompute every hash.
+
+    Broken: a link whose entry is missing (deleted), whose hash does not match its entry as
+    stored (altered), whose ``prev_hash`` is not the previous link's hash (links removed,
+    reordered or forged), a gap in the positions, or an entry with no link at all (written
+    around the platform). The first problem in chain order is reported.
+    """
+    columns = [_AUDIT_LOG.c[name] for name in HASHED_COLUMNS]
+    stmt = (
+        select(
+            _CHAIN.c.seq,
+            _CHAIN.c.entry_id,
+            _CHAIN.c.prev_hash,
+            _CHAIN.c.hash.label("link_hash"),
+            _AUDIT_LOG.c.id.label("found_id"),
+            *(c.label(f"e_{c.name}") for c in columns),
+        )
+        .select_from(_CHAIN.outerjoin(_AUDIT_LOG, _CHAIN.c.entry_id == _AUDIT_LOG.c.id))
+        .order_by(_CHAIN.c.seq)
+    )
+    expected_seq, prev, links = 1, GENESIS, 0
+    broken: ChainBreak | None = None
+    result = session.execute(stmt, execution_options={"yield_per": _BATCH})
+    for row in result:
+        links += 1
+        seq, entry_id = int(row.seq), int(row.entry_id)
+        if seq != expected_seq:
+            problem = f"links {expected_seq} to {seq - 1} are missing (removed from the chain)"
+            broken = ChainBreak(entry_id, seq, problem)
+        elif row.prev_hash != prev:
+            broken = ChainBreak(
+                entry_id,
+                seq,
+                "its link does not follow the previous one (links removed, reordered or forged)",
+            )
+        elif row.found_id is None:
+            broken = ChainBreak(entry_id, seq, "the entry is missing (deleted from the log)")
+        else:
+            entry = {name: row._mapping[f"e_{name}"] for name in HASHED_COLUMNS}
+            if entry_hash(entry, prev) != row.link_hash:
+                broken = ChainBreak(
+                    entry_id,
+                    seq,
+                    "the entry does not match its hash (changed after it was written)",
+                )
+        if broken is not None:
+            result.close()
+            break
+        prev, expected_seq = str(row.link_hash), seq + 1
+    head_seq, head_hash = chain_head(session)
+    if broken is None:
+        unlinked = session.scalars(
+            select(_AUDIT_LOG.c.id)
+            .where(~exists().where(_CHAIN.c.entry_id == _AUDIT_LOG.c.id))
+            .order_by(_AUDIT_LOG.c.id)
+            .limit(1)
+        ).first()
+        if unlinked is not None:
+            broken = ChainBreak(
+                int(unlinked),
+                None,
+                "the entry is not in the chain (written around the platform, or its link removed)",
+            )
+    return ChainReport(links=links, head_seq=head_seq, head_hash=head_hash, broken=broken)
 
 
 def query(
