@@ -2,8 +2,9 @@
 
 ``SessionDep`` opens ``session_scope``: it commits when the route returns, before the
 response is written (``scope="function"``), so a failed commit is an error response and
-never a success. ``CurrentUser`` needs a valid bearer token; ``require_roles`` also
-checks the role and works both as ``dependencies=[require_roles(...)]`` and as
+never a success. ``CurrentUser`` needs a valid bearer token (unexpired, not revoked; too
+many failures from one address answer 429, :mod:`yibao.auth.ratelimit`); ``require_roles``
+also checks the role and works both as ``dependencies=[require_roles(...)]`` and as
 ``user: Annotated[User, require_roles(...)]``.
 """
 
@@ -38,13 +39,21 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address, as the server saw it (behind a reverse proxy, uvicorn's
+    ``--forwarded-allow-ips`` must name the proxy, so that this is the client's and not the
+    proxy's: failed sign-ins are counted per address)."""
+    return request.client.host if request.client is not None else None
+
+
 def get_current_user(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     if credentials is None:
         raise Unauthorized("a bearer token is required", code="auth.missing_token")
-    return authenticate(session, token=credentials.credentials)
+    return authenticate(session, token=credentials.credentials, client=client_address(request))
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

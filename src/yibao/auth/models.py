@@ -1,10 +1,11 @@
-"""Platform users, their bearer tokens (stored as argon2 hashes only), and the sign-in of
-people to the pages: a login name, a password hash, the lockout counters, and server-side
-web sessions (so that signing out and expiry are real)."""
+"""Platform users, their bearer tokens (stored as argon2 hashes only, with an expiry,
+revocation and rotation), and the sign-in of people to the pages: a login name, a password
+hash, the lockout counters, and server-side web sessions (so that signing out and expiry are
+real)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -43,6 +44,16 @@ class User(Base):
     # Public half of the token, used to find the row; the secret half is only hashed.
     token_id: Mapped[str] = mapped_column(String(32), unique=True)
     token_hash: Mapped[str] = mapped_column(String(200))
+    # The token's life (yibao.auth.tokens): when it was issued; when it expires (None: the
+    # default lifetime from issue, YIBAO_LIMIT_TOKEN_LIFETIME_DAYS); when it was revoked;
+    # when it was last used (to the hour); the id of the token it replaced, if rotated.
+    token_issued_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=lambda: datetime.now(UTC)
+    )
+    token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    token_revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    token_last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    token_rotated_from: Mapped[str | None] = mapped_column(String(32))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
@@ -75,5 +86,8 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Last request of this browser (to a few minutes; None: none since sign-in): a session
+    # left idle for ``SESSION_IDLE`` ends, whatever ``expires_at`` says.
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Seed of the CSRF token of this session's forms (never sent in a cookie).
     csrf_secret: Mapped[str] = mapped_column(String(64))

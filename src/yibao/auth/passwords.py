@@ -10,6 +10,10 @@ answers exactly as a wrong password does, takes as long (a hash is checked all t
 and is locked the same way after as many tries (counted in this process), so the answers
 never tell whether a name exists. Signing in returns its outcome instead of raising: the
 failure counters must be committed with the answer.
+
+Failures are also counted per client address (:mod:`yibao.auth.ratelimit`, together with
+wrong bearer tokens); an address past its limit is answered as locked before any hash is
+checked. The account's lockout stays here, in the database, shared by every node.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.auth.models import User
+from yibao.auth.ratelimit import Key, record_failure, refuse_if_limited
 from yibao.clock import as_utc
 from yibao.errors import ValidationFailed
+from yibao.limits import TooManyAttempts
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -49,6 +55,7 @@ class SignIn:
     outcome: SignInOutcome
     user: User | None = None  # set when signed in
     locked_until: datetime | None = None  # set when locked
+    retry_after: int | None = None  # seconds, when the address (not the account) is refused
 
 
 def normalise_login(login: str) -> str:
@@ -116,9 +123,28 @@ def password_matches(user: User, password: str) -> bool:
     return _verify(user.password_hash, password)
 
 
-def sign_in(session: Session, *, login: str, password: str, now: datetime) -> SignIn:
-    """Check a login name and password; counts failures and locks (see the module)."""
-    name = normalise_login(login)
+def sign_in(
+    session: Session, *, login: str, password: str, now: datetime, client: str | None = None
+) -> SignIn:
+    """Check a login name and password; counts failures and locks (see the module).
+
+    ``client``, the caller's address, is refused as locked, before any hash is checked,
+    after too many failures from it (:mod:`yibao.auth.ratelimit`, shared with the tokens)."""
+    address = Key.address(client) if client else None
+    try:
+        refuse_if_limited(address)
+    except TooManyAttempts as refused:
+        wait = timedelta(seconds=refused.retry_after)
+        return SignIn(
+            SignInOutcome.LOCKED, locked_until=now + wait, retry_after=refused.retry_after
+        )
+    outcome = _sign_in(session, name=normalise_login(login), password=password, now=now)
+    if outcome.user is None:
+        record_failure(address)
+    return outcome
+
+
+def _sign_in(session: Session, *, name: str, password: str, now: datetime) -> SignIn:
     # the row is locked (PostgreSQL) so that concurrent failures are all counted
     found = select(User).where(User.login == name).with_for_update()
     user = session.scalars(found).one_or_none() if name else None

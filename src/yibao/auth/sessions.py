@@ -1,26 +1,34 @@
 """Server-side web sessions: a signed-in browser holds a random token in a cookie.
 
 The row is found by the token's SHA-256, so a copy of the table signs nobody in. A session
-lives ``SESSION_LIFETIME`` from sign-in (a working day), then the browser signs in again;
-signing out deletes the row, and so does a new password (every browser of that user).
-Reading a session never writes (a page view is a read-only transaction); expired rows are
-deleted when someone signs in.
+lives ``SESSION_LIFETIME`` from sign-in at most (a working day: the absolute expiry), and
+ends sooner when the browser has made no request for ``SESSION_IDLE`` (the idle expiry);
+then the browser signs in again. Signing out deletes the row, and so does a new password
+(every browser of that user). A page view writes the session's ``last_seen_at`` at most
+every ``SEEN_RESOLUTION`` (in a savepoint: when it cannot be written at once, the view goes
+on without it); expired rows are deleted when someone signs in.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from yibao.auth.models import User, WebSession
 from yibao.clock import as_utc
 
 SESSION_LIFETIME = timedelta(hours=8)
+SESSION_IDLE = timedelta(minutes=30)
+SEEN_RESOLUTION = timedelta(minutes=5)
+_log = logging.getLogger("yibao.auth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +63,7 @@ def start_session(
 
 def session_user(session: Session, *, token: str, now: datetime) -> tuple[User, WebSession] | None:
     """The active user and session behind a cookie's token; None when it is unknown,
-    expired or its user inactive."""
+    expired (absolute or idle) or its user inactive."""
     if not token or len(token) > 100:
         return None
     found = session.execute(
@@ -68,7 +76,27 @@ def session_user(session: Session, *, token: str, now: datetime) -> tuple[User, 
     user, row = found
     if as_utc(row.expires_at) <= now or not user.active:
         return None
+    seen = as_utc(row.last_seen_at or row.created_at)
+    if seen + SESSION_IDLE <= now:
+        return None
+    if seen + SEEN_RESOLUTION <= now:
+        _note_seen(session, row, now)
     return user, row
+
+
+def _note_seen(session: Session, row: WebSession, now: datetime) -> None:
+    try:
+        with session.begin_nested():
+            session.execute(
+                update(WebSession)
+                .where(WebSession.id == row.id)
+                .values(last_seen_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    except DBAPIError as error:  # SQLite busy, a read-only transaction: skipped
+        _log.info("a session's last request not recorded: %s", error.orig)
+        return
+    set_committed_value(row, "last_seen_at", now)
 
 
 def end_session(session: Session, *, token: str) -> None:

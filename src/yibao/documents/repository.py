@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from yibao.documents.models import Document, DocumentOwner, OwnerKind
@@ -20,6 +20,13 @@ def for_owner(session: Session, owner: DocumentOwner) -> list[Document]:
     """The owner's documents in upload order."""
     stmt = select(Document).where(_owned_by(owner)).order_by(Document.id)
     return list(session.scalars(stmt))
+
+
+def count_and_bytes(session: Session, owner: DocumentOwner) -> tuple[int, int]:
+    """How many documents the owner holds, superseded ones included, and their bytes."""
+    stmt = select(func.count(Document.id), func.coalesce(func.sum(Document.size_bytes), 0))
+    count, size = session.execute(stmt.where(_owned_by(owner))).one()
+    return int(count), int(size)
 
 
 def get(session: Session, owner: DocumentOwner, document_id: int) -> Document | None:

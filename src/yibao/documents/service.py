@@ -20,8 +20,9 @@ from yibao.audit.service import Actor, record
 from yibao.documents import repository as repo
 from yibao.documents import storage
 from yibao.documents.kinds import DocumentKind, parse_kind
-from yibao.documents.models import Document, DocumentOwner
+from yibao.documents.models import Document, DocumentOwner, OwnerKind
 from yibao.errors import Gone, NotFound
+from yibao.limits import check_limit
 
 ORPHAN_AGE = timedelta(hours=1)
 """How old a temporary file must be before the clean-up touches it: far longer than any
@@ -48,6 +49,7 @@ def add_document(
     published at commit. The owner's service has authorised ``actor`` already."""
     doc_type = parse_kind(upload.doc_type)
     data = upload.data
+    _check_owner_limits(session, owner, adding=len(data))
     checked = storage.check_upload(
         folder=owner.folder,
         filename=upload.filename,
@@ -82,6 +84,26 @@ def add_document(
         after={"document_id": doc.id, "doc_type": str(doc_type), "size_bytes": len(data)},
     )
     return doc
+
+
+def _check_owner_limits(session: Session, owner: DocumentOwner, *, adding: int) -> None:
+    """The owner's documents within ``documents_per_owner`` and ``document_bytes_per_owner``
+    (:mod:`yibao.limits`), the new one included; superseded documents count, as their files
+    are kept."""
+    count, size = repo.count_and_bytes(session, owner)
+    noun = "filing" if owner.kind is OwnerKind.FILING else "claim"
+    check_limit(
+        count + 1,
+        limit="documents_per_owner",
+        what=f"documents of this {noun}",
+        code="limit.documents_per_owner",
+    )
+    check_limit(
+        size + adding,
+        limit="document_bytes_per_owner",
+        what=f"bytes of the documents of this {noun}",
+        code="limit.document_bytes_per_owner",
+    )
 
 
 def documents_of(session: Session, owner: DocumentOwner) -> list[Document]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -101,6 +101,13 @@ def active_line_values(session: Session, encounter_id: int) -> list[tuple[str, s
     """(line id, code, quantity e4, unit price e4) of the active lines, in upload order."""
     rows = _core(session).execute(_ACTIVE_LINES, {"encounter_id": encounter_id})
     return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def active_line_count(session: Session, encounter_id: int) -> int:
+    stmt = select(func.count(FeeLine.id)).where(
+        FeeLine.encounter_id == encounter_id, FeeLine.state == "active"
+    )
+    return int(session.scalar(stmt) or 0)
 
 
 def existing_line_ids(session: Session, encounter_id: int, line_ids: Sequence[str]) -> set[str]:

@@ -41,6 +41,7 @@ from yibao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yibao.filings import repository as filings_repo
 from yibao.filings.service import local_use_suspended
 from yibao.identity import validate_identity_number
+from yibao.limits import check_limit
 from yibao.money import from_e4, to_e4, to_fen
 from yibao.policies.service import catalog_for
 from yibao.registry.models import Institution, Person
@@ -252,6 +253,7 @@ def upload_fees(
     encounter_next(encounter.state, "upload_fees")
     if not lines:
         raise ValidationFailed("a batch needs at least one line", code="fees.empty")
+    _check_line_count(session, encounter.id, adding=len(lines))
     seen: set[str] = set()
     repeated: list[str] = []
     for line in lines:
@@ -307,6 +309,17 @@ def upload_fees(
         after={"batch_no": batch_no, "lines": len(rows)},
     )
     return rows
+
+
+def _check_line_count(session: Session, encounter_id: int, *, adding: int) -> None:
+    """The encounter's active fee lines, the batch included, within
+    ``fee_lines_per_encounter`` (:mod:`yibao.limits`); withdrawn lines do not count."""
+    check_limit(
+        repo.active_line_count(session, encounter_id) + adding,
+        limit="fee_lines_per_encounter",
+        what="active fee lines of this encounter",
+        code="limit.fee_lines_per_encounter",
+    )
 
 
 def _check_amounts(session: Session, encounter_id: int, lines: Sequence[FeeLineIn]) -> None:

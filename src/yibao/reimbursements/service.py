@@ -37,6 +37,7 @@ from yibao.errors import Conflict, NotFound, ValidationFailed
 from yibao.filings.service import filing_info_for
 from yibao.identity import mask_identity_number, validate_identity_number
 from yibao.invoices import normalise_invoice_number
+from yibao.limits import check_limit
 from yibao.money import from_fen, to_fen
 from yibao.registry import service as registry
 from yibao.registry.models import Institution, Person
@@ -144,6 +145,20 @@ def _check_diagnoses(codes: list[str]) -> list[str]:
     return cleaned
 
 
+def _check_claim_limits(*, invoices: int, lines: int = 0) -> None:
+    """A claim's invoices and fee lines within ``invoices_per_claim`` and ``lines_per_claim``
+    (:mod:`yibao.limits`); checked before anything is read or stored."""
+    check_limit(
+        invoices,
+        limit="invoices_per_claim",
+        what="invoices of this claim",
+        code="limit.invoices_per_claim",
+    )
+    check_limit(
+        lines, limit="lines_per_claim", what="fee lines of this claim", code="limit.lines_per_claim"
+    )
+
+
 def _add_invoices(
     session: Session, claim: ReimbursementClaim, invoices: list[Any], *, existing: set[str]
 ) -> None:
@@ -190,6 +205,7 @@ def submit_claim(
     session: Session, *, actor: User, data: ReimbursementCreate, now: datetime | None = None
 ) -> ReimbursementClaim:
     """Receive a claim with its invoices, fee lines and diagnoses; documents follow."""
+    _check_claim_limits(invoices=len(data.invoices), lines=len(data.lines))
     at = _now(now)
     person = _person(session, data.person_id)
     access.require_claimant(session, actor, person)
@@ -312,6 +328,7 @@ def resubmit_claim(
             claim.diagnoses = [*claim.diagnoses, *added]
         if amend.invoices:
             existing = {i.number for i in repo.invoices(session, claim.id)}
+            _check_claim_limits(invoices=len(existing) + len(amend.invoices))
             _add_invoices(session, claim, amend.invoices, existing=existing)
     _move(session, claim, ClaimAction.RESUBMIT, actor, at=at)
     return claim

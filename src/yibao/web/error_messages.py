@@ -40,6 +40,7 @@ SENTENCES: Final[dict[str, str]] = {
     "approval.not_found": N_("No such request for approval exists."),
     "approval.same_user": N_("A second colleague must decide this: you made the request yourself."),
     "audit.forbidden": N_("The checks of a claim are read by the insured region's centre only."),
+    "auth.docs_sign_in": N_("Sign in to read the API documentation."),
     "auth.invalid_token": N_("The access key is not valid: sign in again."),
     "auth.missing_token": N_("Please sign in first."),
     "auth.no_institution": N_(
@@ -50,6 +51,14 @@ SENTENCES: Final[dict[str, str]] = {
         "Clearing totals are seen only by the agencies of the two regions concerned."
     ),
     "auth.role_forbidden": N_("Your role may not do this."),
+    "auth.token_expired": N_("The access key has expired: ask the administrator for a new one."),
+    "auth.token_revoked": N_("The access key was withdrawn: ask the administrator for a new one."),
+    "auth.too_many_failures": N_(
+        "Too many failed attempts from here: wait a few minutes and try again."
+    ),
+    "backup.failed": N_(
+        "The backup could not be completed: nothing was kept; see the message below."
+    ),
     "catalog.empty": N_("The catalog file holds no entries: check the file."),
     "catalog.not_found": N_("No such catalog version exists."),
     "catalog.not_loaded": N_(
@@ -244,6 +253,23 @@ SENTENCES: Final[dict[str, str]] = {
     "institution.out_of_scope": N_("This institution is outside your region."),
     "institution.readonly": N_("These details of an institution cannot be changed here."),
     "institution.specialty": N_("Choose whether the hospital is a general or a specialised one."),
+    "limit.body_bytes": N_("The request is too large: send smaller files, or fewer at a time."),
+    "limit.document_bytes_per_owner": N_(
+        "The documents of this file are too large together: scan them at a lower resolution."
+    ),
+    "limit.documents_per_owner": N_(
+        "This file already holds as many documents as allowed: ask the agency before adding more."
+    ),
+    "limit.fee_lines_per_encounter": N_(
+        "This stay holds as many fee lines as allowed: withdraw wrong lines or ask the agency."
+    ),
+    "limit.invoices_per_claim": N_(
+        "A claim holds too many invoices: split them over several claims."
+    ),
+    "limit.lines_per_claim": N_(
+        "A claim holds too many fee lines: split them over several claims."
+    ),
+    "metrics.forbidden": N_("The metrics are for the platform's monitoring only."),
     "not_found": N_("What you asked for does not exist, or is not yours to see."),
     "person.birth_date": N_("The birth date does not match the identity number: check both."),
     "person.card_taken": N_(
@@ -352,6 +378,10 @@ SENTENCES: Final[dict[str, str]] = {
     "request.invalid": N_("The request could not be read: check what was entered."),
     "request.number_out_of_range": N_("A number is out of the accepted range."),
     "request.value_out_of_range": N_("A value is out of the accepted range."),
+    "restore.refused": N_(
+        "The restore was refused: the target is not empty or the backup does "
+        "not match its checksums."
+    ),
     "server.error": N_("Something went wrong on our side: please try again later."),
     "settlement.date": N_("The settlement day is before the admission: check the date."),
     "settlement.date_future": N_(
@@ -387,6 +417,12 @@ SENTENCES: Final[dict[str, str]] = {
     "state.invalid_transition": N_(
         "This step is not possible in the record's present state: reload the page to see what "
         "can be done now."
+    ),
+    "token.lifetime_invalid": N_(
+        "Give the access key's lifetime in days, hours or minutes, such as 90d."
+    ),
+    "token.still_valid": N_(
+        "This user still holds a valid access key: renew it instead of issuing another."
     ),
     "unauthorized": N_("Please sign in again."),
     "unit.not_found": N_("No such insured unit is registered."),

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from yibao.auth import passwords, sessions
-from yibao.auth.deps import SessionDep
+from yibao.auth.deps import SessionDep, client_address
 from yibao.auth.models import User
 from yibao.clock import business_date
 from yibao.engine.render import MONEY_FIELDS
@@ -100,7 +100,13 @@ def login(
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str, Form(max_length=500)] = "/me",
 ) -> Response:
-    result = passwords.sign_in(session, login=login, password=password, now=now())
+    result = passwords.sign_in(
+        session,
+        login=login,
+        password=password,
+        now=now(),
+        client=client_address(page.request),  # failures counted per address too
+    )
     if result.user is None:
         locked = result.outcome is passwords.SignInOutcome.LOCKED
         return page.render(
