@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from yibao.claim_checks.models import AuditFinding, AuditRun
@@ -33,6 +35,27 @@ def findings_of_person(session: Session, *, person_id: int) -> list[AuditFinding
             .order_by(AuditFinding.id)
         )
     )
+
+
+def claim_run(session: Session, *, subject_kind: str, subject_id: int, at: datetime) -> AuditRun:
+    """The subject's run row, created if missing and locked for this transaction: two sweeps
+    checking the same subject at once (two reviews, a review and a clearing build) take turns
+    instead of both inserting it (``ON CONFLICT DO NOTHING``, then ``SELECT ... FOR UPDATE``;
+    SQLite's single writer already takes turns)."""
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert_(AuditRun)
+        .values(subject_kind=subject_kind, subject_id=subject_id, ran_at=at, findings=0)
+        .on_conflict_do_nothing(index_elements=["subject_kind", "subject_id"])
+    )
+    run = session.scalars(
+        select(AuditRun)
+        .where(AuditRun.subject_kind == subject_kind, AuditRun.subject_id == subject_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return run
 
 
 def clear_findings(session: Session, *, subject_kind: str, subject_id: int) -> None:

@@ -25,7 +25,7 @@ from yibao.claim_checks.checks import (
     PriorRecord,
     run_checks,
 )
-from yibao.claim_checks.models import AuditFinding, AuditRun
+from yibao.claim_checks.models import AuditFinding
 from yibao.claim_checks.rules import audit_rules_for
 from yibao.errors import NotFound
 from yibao.invoices import normalise_invoice_number
@@ -162,8 +162,10 @@ def check_subject(
         rules=audit_rules_for(insured_region),
     )
     subject_id = int(subject.ref)
-    repo.clear_findings(session, subject_kind=subject.kind, subject_id=subject_id)
     at = _now(now)
+    # the run row first, locked: a concurrent check of the same subject waits here
+    run = repo.claim_run(session, subject_kind=subject.kind, subject_id=subject_id, at=at)
+    repo.clear_findings(session, subject_kind=subject.kind, subject_id=subject_id)
     rows = [
         AuditFinding(
             subject_kind=subject.kind,
@@ -177,12 +179,6 @@ def check_subject(
         for f in found
     ]
     session.add_all(rows)
-    run = session.get(AuditRun, (subject.kind, subject_id))
-    if run is None:
-        session.add(AuditRun(subject_kind=subject.kind, subject_id=subject_id, ran_at=at))
-        session.flush()
-        run = session.get(AuditRun, (subject.kind, subject_id))
-        assert run is not None
     run.ran_at = at
     run.findings = len(rows)
     session.flush()
