@@ -8,6 +8,7 @@ settlement contract says (``round2``). Quantities and unit prices may carry 4 de
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 ZERO = Decimal("0.00")
@@ -52,6 +53,10 @@ def fmt(value: Decimal) -> str:
     return str(value.quantize(FEN))
 
 
+# Plain decimal text, ASCII digits only: "12", "12.5", "0.0001" (Decimal reads more forms)
+_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.([0-9]*))?")
+
+
 def parse_decimal(value: object, *, max_places: int | None = None) -> Decimal:
     """Read a number from its text (or an int/Decimal), never through a binary float.
 
@@ -66,8 +71,16 @@ def parse_decimal(value: object, *, max_places: int | None = None) -> Decimal:
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, str):
+        text = value.strip()
+        plain = _PLAIN_NUMBER.fullmatch(text)
+        if plain is not None:
+            # the common case, digits with an optional fraction: finite, and its places are
+            # the fraction's length (no need to take the number apart)
+            fraction = plain.group(1)
+            if max_places is None or fraction is None or len(fraction) <= max_places:
+                return Decimal(text)
         try:
-            number = Decimal(value.strip())
+            number = Decimal(text)
         except InvalidOperation:
             raise ValueError(f"{value!r} is not a number") from None
     else:
