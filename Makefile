@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps demo test lint format typecheck bench bench-batch bench-api bench-pages clean
+.PHONY: install system-deps demo test lint format typecheck bench bench-batch bench-settle bench-api bench-pages clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -79,6 +79,10 @@ bench: $(STAMP)
 # columnar engine in-process (Parquet in, Parquet out) and on a 2-worker Dask LocalCluster
 bench-batch: $(STAMP)
 	$(PY) bench/batch.py
+
+# whole-process `yibao settle` against a plain Decimal implementation of the contract
+bench-settle: $(STAMP)
+	cd bench && ../$(PY) settle_cli.py
 
 # the settle API over HTTP against PostgreSQL on 127.0.0.1:5432, with pgbench in the same run
 bench-api: $(STAMP)

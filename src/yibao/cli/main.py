@@ -214,10 +214,9 @@ def main() -> None:
     Commands that act for a person take --token (or YIBAO_TOKEN), the bearer token the API
     takes, and may do what the API lets that user do. The operator's commands take no
     token: settle (files only), batch settle and batch clearing (files only), synth and
-    simulate (files only), db, serve,
-    demo, users, policy load, catalog load, filings
-    expire, filings rules, documents cleanup, institutions credentials, audit verify,
-    backup and restore.
+    simulate (files only), db, serve, demo, users, policy load, catalog load, filings
+    expire, filings rules, documents cleanup, institutions credentials, audit verify and
+    identity-reads, backup and restore.
 
     Database: YIBAO_DATABASE_URL when set; otherwise ./var/yibao.db (made by `yibao db
     upgrade`), or ./var/demo.db when only a demo has been run here (`make demo`) and
