@@ -31,31 +31,12 @@ from engine import generate
 from machine import one_line
 from yibao.cli.settle import load_catalogs, load_policies
 from yibao.engine import Claim
+from yibao.engine.render import MONEY_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "src" / "yibao" / "data"
 YIBAO = Path(sys.executable).with_name("yibao")
-COMPARED = (
-    "status",
-    "offsite_status",
-    "policy_id",
-    "total",
-    "full_self_pay",
-    "over_limit_self_pay",
-    "pre_self_pay",
-    "in_scope",
-    "deductible",
-    "pool_fund_pay",
-    "supplementary_pay",
-    "assistance_pay",
-    "fund_pay_total",
-    "personal_burden",
-    "account_pay",
-    "cash_pay",
-    "recoverable",
-    "lines",
-    "accumulators",
-)
+COMPARED = ("status", "offsite_status", "policy_id", *MONEY_FIELDS, "lines", "accumulators")
 
 
 def claim_json(claim: Claim) -> dict[str, Any]:

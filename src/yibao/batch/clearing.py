@@ -31,15 +31,15 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from yibao.clearing import access as clearing_access
 from yibao.clearing.aggregate import next_month, parse_month
 from yibao.clearing.models import ClearingItem, ClearingStatement
 from yibao.clearing.repository import confirmed_keys
-from yibao.errors import Forbidden, InvalidInput, ValidationFailed
-from yibao.registry import access as registry_access
-from yibao.registry.access import Actor, is_admin
+from yibao.errors import InvalidInput, ValidationFailed
+from yibao.registry.access import Actor
 from yibao.settlements.models import SettlementRecord
 from yibao.settlements.repository import cleared_between_regions
 
@@ -103,19 +103,12 @@ def month_arg(text: str) -> str:
 
 
 def settlement_scope(session: Session, actor: Actor) -> ColumnElement[bool]:
-    """The settlements whose statements the actor is a party to (as ``clearing.access``):
-    all for an admin, the insured region's for its centre, the treatment region's for its
-    agency; anyone else may not export them."""
-    if is_admin(actor):
-        return true()
-    debtor = registry_access.center_region(session, actor)
-    if debtor is not None:
-        return SettlementRecord.insured_region == debtor
-    creditor = registry_access.treatment_region(session, actor)
-    if creditor is not None:
-        return SettlementRecord.treatment_region == creditor
-    raise Forbidden(
-        "only the agencies of the two regions take part in clearing", code="clearing.forbidden"
+    """The settlements whose statements the actor is a party to (``clearing.access``)."""
+    return clearing_access.party_scope(
+        session,
+        actor,
+        insured_region=SettlementRecord.insured_region,
+        treatment_region=SettlementRecord.treatment_region,
     )
 
 

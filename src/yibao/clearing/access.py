@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, true
 from sqlalchemy.orm import Session
 
 from yibao.auth.models import User
@@ -23,18 +23,37 @@ from yibao.registry import access as registry_access
 from yibao.registry.access import Actor, is_admin
 
 
-def statement_scope(session: Session, actor: Actor) -> ColumnElement[bool]:
-    """SQL condition on ``ClearingStatement``: the statements the actor is a party to."""
+def party_scope(
+    session: Session,
+    actor: Actor,
+    *,
+    insured_region: SQLColumnExpression[str],
+    treatment_region: SQLColumnExpression[str],
+) -> ColumnElement[bool]:
+    """SQL condition on rows of a region pair (statements, or the settlements they hold,
+    given by their two region columns): the pairs the actor is a party to. All for an
+    admin, the insured region's for its centre (the debtor), the treatment region's for its
+    agency (the creditor); anyone else takes no part in clearing."""
     if is_admin(actor):
         return true()
     debtor = registry_access.center_region(session, actor)
     if debtor is not None:
-        return ClearingStatement.insured_region == debtor
+        return insured_region == debtor
     creditor = registry_access.treatment_region(session, actor)
     if creditor is not None:
-        return ClearingStatement.treatment_region == creditor
+        return treatment_region == creditor
     raise Forbidden(
         "only the agencies of the two regions take part in clearing", code="clearing.forbidden"
+    )
+
+
+def statement_scope(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition on ``ClearingStatement``: the statements the actor is a party to."""
+    return party_scope(
+        session,
+        actor,
+        insured_region=ClearingStatement.insured_region,
+        treatment_region=ClearingStatement.treatment_region,
     )
 
 
