@@ -215,6 +215,11 @@ def test_the_pages_sign_in_shares_the_address_count_and_stays_cheap(
     # names nobody holds (each under the account lockout's five), so only the address counts
     assert [a.status_code for a in answers] == [401] * 4 + [429] * 4
     assert checks.calls == 4  # the refused ones checked no password
+    # the page says it is this address that waits (no account is locked), and until when
+    refused = answers[-1]
+    assert "失败次数过多：请等待几分钟后再试。" in refused.text
+    assert "该账号已锁定" not in refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= WINDOW
     assert client.get(ME, headers=bearer("yb_0000000000000001_guess")).status_code == 429
 
 

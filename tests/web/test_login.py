@@ -105,6 +105,7 @@ def test_five_failures_lock_the_account_for_15_minutes(
     # even the right password is refused while locked, with the same clear message
     right = sign_in("wang")
     assert right.status_code == 429 and LOCKED in right.text
+    assert 14 * 60 < int(right.headers["Retry-After"]) <= 15 * 60
     assert "yibao_session" not in client.cookies
     user = session.get(User, insured.id)
     assert user is not None and user.locked_until is not None

@@ -30,6 +30,7 @@ from yibao.reimbursements import service as reimbursements
 from yibao.settlements import service as settlements
 from yibao.settlements.models import SettlementRecord
 from yibao.users import service as users
+from yibao.web.error_messages import sentence_for
 from yibao.web.forms import FormError, attempt, status_of
 from yibao.web.i18n import N_
 from yibao.web.page import (
@@ -109,13 +110,24 @@ def login(
     )
     if result.user is None:
         locked = result.outcome is passwords.SignInOutcome.LOCKED
-        return page.render(
+        error = SIGN_IN_INVALID
+        if result.retry_after is not None:  # this address, not the account, is held back
+            error = sentence_for("auth.too_many_failures") or SIGN_IN_LOCKED
+        elif locked:
+            error = SIGN_IN_LOCKED
+        answer = page.render(
             "login.html",
             status_code=429 if locked else 401,
             next=local_path(next),
             login=login,
-            error=SIGN_IN_LOCKED if locked else SIGN_IN_INVALID,
+            error=error,
         )
+        if locked:  # when to try again, as the API's 429 says it
+            wait = result.retry_after
+            if wait is None and result.locked_until is not None:
+                wait = int((result.locked_until - now()).total_seconds())
+            answer.headers["Retry-After"] = str(max(1, wait or 1))
+        return answer
     started = sessions.start_session(
         session, user=result.user, now=now(), replaces=page.session_token
     )
