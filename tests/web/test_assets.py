@@ -92,7 +92,7 @@ def test_htmx_is_the_vendored_copy_with_its_licence(client: TestClient) -> None:
 
 def test_the_pages_face_subscribes_every_reaction() -> None:
     out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(face="yibao.web.app")],
+        [sys.executable, "-c", PROBE.format(face="import yibao.web.app")],
         capture_output=True,
         text=True,
         check=True,
