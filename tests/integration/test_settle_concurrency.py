@@ -15,8 +15,6 @@ the ``SettlementReversed`` handler); the two never deadlock (see
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -24,16 +22,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, func, select
 
 import yibao.all_models  # noqa: F401
-from tests.conftest import PG_ADMIN_URL
+from tests.fresh_db import postgres_database
 from tests.integration.test_settle_kit import load_rules
 from yibao.api.app import create_app
 from yibao.config import Settings
-from yibao.db import make_engine, session_scope, upgrade_database
+from yibao.db import make_engine, session_scope
 from yibao.encounters.models import Encounter, FeeLine
 from yibao.identity import make_identity_number
 from yibao.registry.models import Account, AccountMovement, Institution, Person, Region
@@ -46,23 +42,8 @@ SAME_KEY_THREADS = 20
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    name = f"yibao_t_conc_{secrets.token_hex(5)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("PostgreSQL is not running here; CI runs this test")
-    try:
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        upgrade_database(url)
+    with postgres_database("conc") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _setup(engine: Engine, encounters: int) -> dict[str, Any]:
