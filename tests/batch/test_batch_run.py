@@ -107,3 +107,24 @@ def test_two_process_local_cluster_equals_the_whole_table(
         assert len(client.run(lambda: 1)) == 2
     assert results.equals(whole[0])
     assert result_lines.equals(whole[1])
+
+
+def test_runs_one_after_another_on_one_client_each_find_their_rules(
+    tables: tuple[pa.Table, pa.Table], whole: tuple[pa.Table, pa.Table]
+) -> None:
+    """A simulation settles the baseline and then the reform on the same client, with the
+    same catalog: the second run's catalog must not be lost to the first run's release."""
+    from distributed import Client, LocalCluster
+
+    catalog, policies = demo_rules()
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        for _ in range(12):
+            results = settle_batch(
+                *tables, catalog=catalog, policies=policies, partitions=4, client=client
+            )[0]
+            assert results.equals(whole[0])

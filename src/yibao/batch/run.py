@@ -166,13 +166,15 @@ def settle_on_client(
     total: int,
 ) -> list[tuple[Partition, tuple[pa.Table, pa.Table]]]:
     """Every partition as one task of the cluster; the catalog and policies are sent to
-    every worker once."""
+    every worker once, under keys of this run alone: with content-hashed keys a second run
+    on the same client (the reform after the baseline) reuses the key while the first run's
+    release of it is still on its way, and the workers lose the data its tasks need."""
     import distributed
 
     as_completed: Any = distributed.as_completed  # distributed's API carries no types
 
-    catalog_f = client.scatter(catalog, broadcast=True)
-    policies_f = client.scatter(list(policies), broadcast=True)
+    catalog_f = client.scatter(catalog, broadcast=True, hash=False)
+    policies_f = client.scatter(list(policies), broadcast=True, hash=False)
     futures = {
         client.submit(settle_partition, p.claims, p.lines, catalog_f, policies_f, pure=False): index
         for index, p in enumerate(parts)
