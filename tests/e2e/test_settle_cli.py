@@ -251,3 +251,40 @@ def test_orjson_and_json_dumps_agree_on_any_result_shape(value: object) -> None:
         assert any(0xD800 <= ord(ch) <= 0xDFFF for ch in json.dumps(value, ensure_ascii=False))
         return
     assert got == expected
+
+
+def test_the_run_pauses_the_cyclic_collector_and_gives_it_back(
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading, settling and writing run with the collector paused; whatever the outcome,
+    the collector is on again afterwards (the command also runs inside the demo's process)."""
+    import gc
+
+    import yibao.cli.settle
+    import yibao.inputs
+
+    seen: list[bool] = []
+    reading = yibao.inputs.parse_claims_text
+    writing = yibao.cli.settle.write_json
+
+    def read(text: str, source: str) -> object:
+        seen.append(gc.isenabled())
+        return reading(text, source)
+
+    def write(results: object, *, explain: bool) -> None:
+        seen.append(gc.isenabled())
+        writing(results, explain=explain)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(yibao.cli.settle, "parse_claims_text", read)
+    monkeypatch.setattr(yibao.cli.settle, "write_json", write)
+    assert gc.isenabled()
+    args = ["--catalog", files["catalog"], "--policy", files["policy"]]
+    code, out, err = run("settle", files["claims"], *args)
+    assert code == 0, err
+    assert len(json.loads(out)) == 2
+    assert seen == [False, False] and gc.isenabled()
+
+    files["claims"].write_text('[{"claim_id": "x"}]', encoding="utf-8")
+    code, _, err = run("settle", files["claims"], *args)
+    assert code == 2 and "error:" in err
+    assert seen == [False, False, False] and gc.isenabled()

@@ -193,19 +193,29 @@ def settle_command(
     if output_format not in ("json", "table"):
         say_error(f"--format: {output_format!r} is not json or table")
         raise typer.Exit(2)
-    try:
-        results = settle_files(
-            claims, catalogs=catalog, policy_files=policy or [], policy_dirs=policies or []
-        )
-    except InvalidInput as exc:
-        # The contract's form, "error: FILE: PLACE: REASON" (no code): its tools read it.
-        say_error(str(exc))
-        raise typer.Exit(2) from None
-    if output_format == "table":
-        from rich.console import Console
+    # The whole run, reading included, with the cyclic collector paused: the parsed claims,
+    # the results and their dictionaries are millions of objects without cycles, and the
+    # collector would walk them again and again (a third of the command's time); the
+    # process ends when the run does.
+    with collector_paused():
+        try:
+            results = settle_files(
+                claims, catalogs=catalog, policy_files=policy or [], policy_dirs=policies or []
+            )
+        except InvalidInput as exc:
+            # The contract's form, "error: FILE: PLACE: REASON" (no code): its tools read it.
+            say_error(str(exc))
+            raise typer.Exit(2) from None
+        if output_format == "table":
+            from rich.console import Console
 
-        render_table(results, explain=explain, console=Console(width=200))
-        return
+            render_table(results, explain=explain, console=Console(width=200))
+            return
+        write_json(results, explain=explain)
+
+
+def write_json(results: Sequence[Settlement], *, explain: bool) -> None:
+    """The results as the contract's JSON list on standard output."""
     payload: list[dict[str, Any]] = [result_to_dict(r, explain=explain) for r in results]
     # orjson writes the bytes json.dumps(payload, ensure_ascii=False, indent=2) would, several
     # times faster (tests/e2e/test_settle_cli.py compares the two)

@@ -33,6 +33,7 @@ from .columnar_convert import (
 from .columnar_kernels import (
     MONEY_WIDTH,
     STATE_WIDTH,
+    select_lines,
     settle_claims,
     settle_lines,
     text_lengths,
@@ -70,8 +71,8 @@ def _raw(table: pa.Table, name: str) -> pa.Array:
         return column.chunk(0)
     if column.num_chunks == 0:
         return pa.array([], column.type)
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
+    # chunks of a dictionary-encoded column (Parquet row groups) are concatenated with
+    # their dictionaries unified: no decoding to text and re-encoding
     return column.combine_chunks()
 
 
@@ -501,6 +502,8 @@ class _Lines:
     item_ceiling: I64
     item_spr: I64
     spr_den: int
+    code: I64  # each line's code as an index into ``codes``
+    codes: list[Any]
 
 
 def _lines(lines: pa.Table, c: _Claims, catalog: Catalog) -> _Lines:
@@ -582,6 +585,8 @@ def _lines(lines: pa.Table, c: _Claims, catalog: Catalog) -> _Lines:
         item_ceiling=item_ceiling,
         item_spr=item_spr,
         spr_den=10**spr_places,
+        code=code_codes,
+        codes=codes,
     )
 
 
@@ -870,13 +875,12 @@ def settle_fast(
         out_present,
         out_by_name,
     )
-    keep = ~choice.rejected[ln.claim_row]
-    result_lines = _line_table(lines, ln, out_lines, keep & ~fallback[ln.claim_row])
+    result_lines, ordered = _line_table(ln, out_lines, ~choice.rejected & ~fallback)
     if fallback.any():
         results, result_lines = _with_fallback(
             claims, lines, results, result_lines, fallback, ln.claim_row, catalog, policies
         )
-    elif len(ln.claim_row) > 1 and np.any(np.diff(ln.claim_row) < 0):
+    elif not ordered:
         order = np.argsort(result_lines.column("claim_row").to_numpy(), kind="stable")
         result_lines = result_lines.take(pa.array(order))
     return results, result_lines
@@ -945,18 +949,22 @@ def _result_table(
     )
 
 
-def _line_table(lines: pa.Table, ln: _Lines, out_lines: I64, keep: BOOL) -> pa.Table:
-    rows = np.nonzero(keep)[0]
-    everything = bool(len(rows) == len(keep))
-    codes = _string_column(lines, "code")
+def _line_table(ln: _Lines, out_lines: I64, keep_claim: BOOL) -> tuple[pa.Table, bool]:
+    """The result lines of the kept claims, and whether they are in claim order already."""
+    n = len(ln.claim_row)
+    sel_claim = np.empty(n, np.int64)
+    sel_code = np.empty(n, np.int64)
+    sel_values = np.empty((n, len(LINE_FIELDS)), np.int64, order="F")
+    m, ordered = select_lines(
+        ln.claim_row, keep_claim, ln.code, out_lines, sel_claim, sel_code, sel_values
+    )
+    codes = pa.array(ln.codes or [""], pa.string())
     arrays: list[pa.Array] = [
-        pa.array(ln.claim_row if everything else ln.claim_row[rows]),
-        codes if everything else codes.take(pa.array(rows)),
+        pa.array(sel_claim[:m]),
+        codes.take(pa.array(sel_code[:m])),
+        *(pa.array(sel_values[:m, k]) for k in range(len(LINE_FIELDS))),
     ]
-    for k in range(len(LINE_FIELDS)):
-        column = out_lines[:, k]
-        arrays.append(pa.array(column if everything else column[rows]))
-    return pa.Table.from_arrays(arrays, schema=RESULT_LINE_SCHEMA)
+    return pa.Table.from_arrays(arrays, schema=RESULT_LINE_SCHEMA), bool(ordered)
 
 
 def _with_fallback(

@@ -492,3 +492,34 @@ def text_write(
                         break
                 pos = end
         offsets[r + 1] = pos
+
+
+@_compiled
+def select_lines(
+    line_claim: I64,
+    keep_claim: B,
+    line_code: I64,
+    out_lines: I64,
+    sel_claim: I64,
+    sel_code: I64,
+    sel_values: I64,
+) -> tuple[int, bool]:
+    """The result lines: every line whose claim is kept, in order, copied to ``sel_claim``,
+    ``sel_code`` and the columns of ``sel_values`` (Fortran order, like ``out_lines``);
+    returns how many and whether the kept lines' claims are in ascending order."""
+    m = 0
+    ordered = True
+    last = -1
+    for k in range(line_claim.shape[0]):
+        i = line_claim[k]
+        if not keep_claim[i]:
+            continue
+        if i < last:
+            ordered = False
+        last = i
+        sel_claim[m] = i
+        sel_code[m] = line_code[k]
+        for col in range(out_lines.shape[1]):
+            sel_values[m, col] = out_lines[k, col]
+        m += 1
+    return m, ordered
