@@ -121,6 +121,34 @@ def test_a_certificate_for_who_may_see_it(
     assert not_mine.exit_code == missing.exit_code == 2
 
 
+def test_what_a_command_prints_has_identity_numbers_masked(
+    demo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Free text stored as written (a reviewer's note naming someone's identity number) is
+    sealed when a command prints it, on standard output and in an error on standard error,
+    as the API seals its answers."""
+    import shutil
+
+    shutil.copytree(demo_folder / "var", tmp_path / "var")  # the module's demo stays as it was
+    monkeypatch.chdir(tmp_path)
+    token = tokens(demo_folder)
+    note = "发票抬头为 11010519491231002X，非本人"
+
+    returned = invoke("reimbursements", "return", "1", "--note", note, "--token", token["AGENCY"])
+    assert returned.exit_code == 0, returned.output
+    shown = json.loads(returned.stdout)
+    assert shown["return_note"] == "发票抬头为 110105********002X，非本人"
+    assert "11010519491231002X" not in returned.output
+
+    again = invoke("reimbursements", "show", "1", "--token", token["AGENCY"])
+    assert json.loads(again.stdout)["return_note"] == shown["return_note"]
+
+    # an error that repeats what was typed is sealed too
+    missing = invoke("filings", "certificate", "BA11010519491231002X", "--token", token["AGENCY"])
+    assert missing.exit_code == 2
+    assert "11010519491231002X" not in missing.stderr and "110105********002X" in missing.stderr
+
+
 def test_the_platform_database_wins_once_it_exists(
     demo_folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -219,3 +219,26 @@ def test_the_http_seal_masks_every_answer_but_what_the_service_allowed() -> None
     download = client.get("/file")
     assert NUMBER not in download.headers["content-disposition"]
     assert download.text == f"left as stored {NUMBER}"  # a plain-text file is not rewritten
+
+
+def test_sealed_text_masks_whole_lines_even_when_a_number_comes_in_pieces() -> None:
+    import io
+
+    import pytest
+
+    from yibao.cli.sealing import SealedText
+    from yibao.identity import AnswerScope
+
+    out = io.StringIO()
+    answer = AnswerScope(why="yibao test")
+    sealed = SealedText(out, answer)
+    sealed.write("holder 110105194912")
+    assert out.getvalue() == ""  # held until the line ends
+    sealed.write("31002X here\nnext ")
+    assert out.getvalue() == "holder 110105********002X here\n"
+    answer.shown.add("11010519491231002X")  # the service allowed this one in the answer
+    sealed.write("11010519491231002X and 110105194912310037")
+    sealed.flush()
+    assert out.getvalue().endswith("next 11010519491231002X and 110105********0037")
+    with pytest.raises(TypeError):
+        sealed.write(b"raw")  # type: ignore[arg-type]

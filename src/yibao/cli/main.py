@@ -18,6 +18,7 @@ from typer import _click as click  # the click Typer vendors: the types its comm
 from typer._click.utils import make_default_short_help
 from typer.core import TyperGroup
 
+from yibao.cli.sealing import UNSEALED, sealing
 from yibao.identity import install_log_masking
 from yibao.locations import database_choice, database_url_now, shown_url
 
@@ -162,14 +163,21 @@ def load_command(name: str) -> click.Command:
     if entry.services:
         importlib.import_module("yibao.wiring")  # every reaction between concepts subscribed
     target = getattr(importlib.import_module(entry.module), entry.attribute)
+    command: click.Command
     if isinstance(target, typer.Typer):
         target.rich_markup_mode = None  # plain help, as the root's (no boxes)
-        group = typer.main.get_group(target)
-        group.name = name
-        return group
-    single = typer.Typer(rich_markup_mode=None, add_completion=False)
-    single.command(name)(target)
-    return typer.main.get_command(single)
+        command = typer.main.get_group(target)
+        command.name = name
+    else:
+        single = typer.Typer(rich_markup_mode=None, add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    if entry.services and name not in UNSEALED:
+        # what it prints is sealed as the API's answers are (yibao.cli.sealing)
+        command.invoke = sealing(  # type: ignore[method-assign]
+            name, command.invoke, getattr(command, "commands", None)
+        )
+    return command
 
 
 class _Yibao(TyperGroup):
