@@ -99,10 +99,16 @@ def split(claims: pa.Table, lines: pa.Table, partitions: int) -> list[Partition]
 
 
 def settle_partition(
-    claims: pa.Table, lines: pa.Table, catalog: Catalog, policies: Sequence[Policy]
+    claims: pa.Table,
+    lines: pa.Table,
+    catalog: Catalog,
+    policies: Sequence[Policy],
+    threads: int | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """One partition, settled (the function a Dask worker runs)."""
-    return settle_tables(claims, lines, catalog=catalog, policies=policies)
+    """One partition, settled (the function a Dask worker runs). ``threads`` as
+    :func:`settle_tables` takes it: the Dask path passes 1, its workers being one process
+    per core already; in this process the engine's default applies."""
+    return settle_tables(claims, lines, catalog=catalog, policies=policies, threads=threads)
 
 
 def merge(
@@ -176,7 +182,9 @@ def settle_on_client(
     catalog_f = client.scatter(catalog, broadcast=True, hash=False)
     policies_f = client.scatter(list(policies), broadcast=True, hash=False)
     futures = {
-        client.submit(settle_partition, p.claims, p.lines, catalog_f, policies_f, pure=False): index
+        client.submit(
+            settle_partition, p.claims, p.lines, catalog_f, policies_f, 1, pure=False
+        ): index
         for index, p in enumerate(parts)
     }
     results: dict[int, tuple[pa.Table, pa.Table]] = {}

@@ -8,18 +8,24 @@
    :mod:`yibao.engine.columnar_policy` and the overflow checks of the kernels) is settled
    by the scalar engine for the whole person, and its rows take their place.
 4. The result tables are assembled with Arrow compute: JSON texts are joined column-wise,
-   one pattern of supplementary names at a time.
+   one pattern of supplementary names at a time; the result lines are picked by a compiled
+   loop. Repeating texts are plain or, with ``dictionary_text``, Arrow dictionaries.
+5. On a large table the claim scan runs on one thread per core, split by person (no state
+   crosses persons), and independent steps (hashing the person ids, the result lines, the
+   accumulators' texts) run beside the others: the same tables as on one thread.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -48,7 +54,15 @@ from .columnar_policy import (
     fen_of,
     places,
 )
-from .columnar_schema import CLAIM_SCHEMA, LINE_SCHEMA, RESULT_LINE_SCHEMA, RESULT_SCHEMA
+from .columnar_schema import (
+    CLAIM_SCHEMA,
+    LINE_SCHEMA,
+    RESULT_LINE_SCHEMA,
+    RESULT_LINE_SCHEMA_DICTIONARY,
+    RESULT_SCHEMA,
+    RESULT_SCHEMA_DICTIONARY,
+    TEXT,
+)
 from .models import EXCLUDING_LIABILITIES, LONG_TERM_FILINGS, Catalog, Policy
 from .render import LINE_FIELDS, MONEY_FIELDS
 from .settle import UnknownCatalogCode, settle_run
@@ -57,6 +71,10 @@ I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
 _EPOCH = date(1970, 1, 1)
 _FAR = np.iinfo(np.int64).max
+# below this many claims the claim scan runs on one thread
+PARALLEL_CLAIMS = 100_000
+# at most this many threads for the claim scan (a power of two)
+MAX_SCAN_THREADS = 4
 # reasons a claim is rejected before any money moves
 NO_POLICY, SEVERAL, NO_RULES, HOME_SUSPENDED = 1, 2, 3, 4
 
@@ -134,6 +152,31 @@ class _Regions:
         return np.array([self.ids.setdefault(v, len(self.ids)) for v in values], np.int64)
 
 
+T = TypeVar("T")
+
+
+class _Tasks:
+    """Work for a second thread (Numba's loops and Arrow's kernels release the GIL), or,
+    when not ``parallel``, done at once on this one; either way ``run(...)`` gives a
+    function that returns the result (or raises its error)."""
+
+    def __init__(self, parallel: bool) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1) if parallel else None
+
+    def __enter__(self) -> _Tasks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+    def run(self, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+        if self.pool is None:
+            value = fn(*args)
+            return lambda: value
+        return self.pool.submit(fn, *args).result
+
+
 def _day(days: int) -> date:
     return _EPOCH + timedelta(days=int(days))
 
@@ -175,11 +218,15 @@ class _Claims:
     scheme_values: list[Any]
 
 
-def _claims(claims: pa.Table) -> _Claims:
+def _claims(claims: pa.Table, parallel: bool) -> _Claims:
     n = claims.num_rows
-    person, persons = _codes(_raw(claims, "person_id"))
-    days = _ints(_array(claims, "date"), 0)
-    year = days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    with _Tasks(parallel) as tasks:
+        # hashing the person ids (text, seldom a dictionary) on a second thread
+        person_task = tasks.run(_codes, _raw(claims, "person_id"))
+        c = _claims_but_persons(claims)
+    person, persons = person_task()
+    c.person, c.persons = person, persons
+    year = c.year
     ymin, ymax = int(year.min()), int(year.max())
     span = ymax - ymin + 1
     key = person * span + (year - ymin)
@@ -188,6 +235,15 @@ def _claims(claims: pa.Table) -> _Claims:
     else:
         unique, inverse = np.unique(key, return_inverse=True)
         group, n_groups = inverse.astype(np.int64), len(unique)
+    c.group, c.n_groups = np.ascontiguousarray(group, dtype=np.int64), n_groups
+    return c
+
+
+def _claims_but_persons(claims: pa.Table) -> _Claims:
+    """Every column of :class:`_Claims` but the persons and their groups (set after)."""
+    n = claims.num_rows
+    days = _ints(_array(claims, "date"), 0)
+    year = days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
     setting_codes, setting_values = _codes(_raw(claims, "setting"))
     setting_of = np.array(
@@ -232,10 +288,10 @@ def _claims(claims: pa.Table) -> _Claims:
     scheme_codes, scheme_values = _codes(_raw(claims, "scheme"))
     return _Claims(
         n=n,
-        person=person,
-        persons=persons,
-        group=np.ascontiguousarray(group, dtype=np.int64),
-        n_groups=n_groups,
+        person=np.zeros(0, np.int64),
+        persons=[],
+        group=np.zeros(0, np.int64),
+        n_groups=0,
         days=days,
         year=year,
         setting=setting.astype(np.int8),
@@ -370,12 +426,12 @@ def _choose(claims: pa.Table, c: _Claims, policies: Sequence[Policy], pol: Polic
 
 
 def _reasons(
-    claims: pa.Table, c: _Claims, choice: _Choice, policies: Sequence[Policy]
+    claims: pa.Table, c: _Claims, choice: _Choice, policies: Sequence[Policy], dictionary: bool
 ) -> tuple[pa.Array, int]:
     """The reason of every rejected claim, in the scalar engine's words."""
     rows = np.nonzero(choice.rejected & ~c.bad)[0]
     if len(rows) == 0:
-        return pa.nulls(c.n, pa.string()), 0
+        return pa.nulls(c.n, TEXT if dictionary else pa.string()), 0
     ftypes = _array(claims, "filing_type").take(pa.array(rows)).to_pylist()
     dests = _array(claims, "filing_destination").take(pa.array(rows)).to_pylist()
     texts: dict[str, int] = {}
@@ -408,8 +464,7 @@ def _reasons(
                 f"benefits while filed off-site"
             )
         codes[row] = texts.setdefault(text, len(texts))
-    dictionary = pa.array(list(texts), pa.string())
-    return dictionary.take(pa.array(codes, mask=codes < 0)), len(rows)
+    return _coded(pa.array(list(texts), pa.string()), codes, dictionary), len(rows)
 
 
 # --- year-to-date ---------------------------------------------------------------------------
@@ -729,13 +784,45 @@ def _by_name(
     return _text_column(templates, ids, by_name)
 
 
+def _coded(values: pa.Array, codes: npt.NDArray[Any], dictionary: bool) -> pa.Array:
+    """``values[code]`` per row (null where the code is negative): a dictionary array over
+    ``values``, or plain text."""
+    negative = codes < 0
+    indices = pa.array(codes.astype(np.int32), mask=negative if negative.any() else None)
+    if dictionary:
+        return pa.DictionaryArray.from_arrays(indices, values)
+    return values.take(indices)
+
+
+def _claims_text(table: pa.Table, name: str, dictionary: bool) -> pa.Array:
+    """A text column of the claims as plain text, or as a dictionary (kept as it is when
+    it is one already)."""
+    if not dictionary:
+        return _string_column(table, name)
+    array = _raw(table, name)
+    if array.type == TEXT:
+        return array
+    if pa.types.is_dictionary(array.type):
+        return array.cast(TEXT)
+    if array.type != pa.string():
+        array = array.cast(pa.string())
+    return pc.dictionary_encode(array)
+
+
 def _string_column(table: pa.Table, name: str) -> pa.Array:
     array = _array(table, name)
     return array if array.type == pa.string() else array.cast(pa.string())
 
 
-def _empty() -> tuple[pa.Table, pa.Table]:
-    return RESULT_SCHEMA.empty_table(), RESULT_LINE_SCHEMA.empty_table()
+def _schemas(dictionary: bool) -> tuple[pa.Schema, pa.Schema]:
+    if dictionary:
+        return RESULT_SCHEMA_DICTIONARY, RESULT_LINE_SCHEMA_DICTIONARY
+    return RESULT_SCHEMA, RESULT_LINE_SCHEMA
+
+
+def _empty(dictionary: bool) -> tuple[pa.Table, pa.Table]:
+    results, lines = _schemas(dictionary)
+    return results.empty_table(), lines.empty_table()
 
 
 # --- the whole ------------------------------------------------------------------------------
@@ -748,6 +835,8 @@ def settle_fast(
     catalog: Catalog,
     policies: Sequence[Policy],
     report: dict[str, int] | None = None,
+    dictionary_text: bool = False,
+    threads: int | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """See :func:`yibao.engine.columnar.settle_tables`; ``report`` (when given) receives
     ``claims``, ``scalar_claims`` (rows settled by the scalar engine) and ``scalar_persons``."""
@@ -760,8 +849,9 @@ def settle_fast(
             if not fld.nullable and table.column(fld.name).null_count:
                 raise ValueError(f"{what}.{fld.name} must not be null")
     if claims.num_rows == 0:
-        return _empty()
-    c = _claims(claims)
+        return _empty(dictionary_text)
+    parts = _scan_threads(claims.num_rows, threads)
+    c = _claims(claims, parts > 1)
     names: list[str] = []
     text_codes, parsed = _year_to_date(claims, c, names)
     pol = encode_policies(policies, names)
@@ -802,7 +892,7 @@ def settle_fast(
     out_by_name = np.zeros((c.n, n_names), np.int64)
     person_bad = np.zeros(max(1, len(c.persons)), np.bool_)
     supp_up = pol.supp_up
-    settle_claims(
+    args = (
         c.group,
         c.person,
         ytd.row,
@@ -855,27 +945,40 @@ def settle_fast(
         out_by_name,
         person_bad,
     )
+    if parts == 1:
+        settle_claims(*args, 0, 1)
+    else:
+        with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="yibao-scan") as pool:
+            done = [pool.submit(settle_claims, *args, part, parts) for part in range(parts)]
+        for future in done:
+            future.result()
     fallback = person_bad[c.person]
     if report is not None:
         report["claims"] = c.n
         report["scalar_claims"] = int(fallback.sum())
         report["scalar_persons"] = int(person_bad.sum())
-    reasons, _ = _reasons(claims, c, choice, policies)
-    results = _result_table(
-        claims,
-        c,
-        choice,
-        policies,
-        pol,
-        names,
-        reasons,
-        out_money,
-        out_acc,
-        out_supp,
-        out_present,
-        out_by_name,
-    )
-    result_lines, ordered = _line_table(ln, out_lines, ~choice.rejected & ~fallback)
+    keep = ~choice.rejected & ~fallback
+    with _Tasks(parts > 1) as tasks:
+        # the result lines and the accumulators' texts on a second thread while this one
+        # assembles the other columns of the results
+        line_task = tasks.run(_line_table, ln, out_lines, keep, dictionary_text)
+        acc_task = tasks.run(_acc_supplementary, out_present, out_supp, names, c.n)
+        reasons, _ = _reasons(claims, c, choice, policies, dictionary_text)
+        results = _result_table(
+            claims,
+            c,
+            choice,
+            policies,
+            pol,
+            names,
+            reasons,
+            out_money,
+            out_acc,
+            acc_task,
+            out_by_name,
+            dictionary_text,
+        )
+    result_lines, ordered = line_task()
     if fallback.any():
         results, result_lines = _with_fallback(
             claims, lines, results, result_lines, fallback, ln.claim_row, catalog, policies
@@ -884,6 +987,21 @@ def settle_fast(
         order = np.argsort(result_lines.column("claim_row").to_numpy(), kind="stable")
         result_lines = result_lines.take(pa.array(order))
     return results, result_lines
+
+
+def _scan_threads(n: int, threads: int | None = None) -> int:
+    """Threads for the claim scan, a power of two: ``threads`` when given, else one per core
+    (at most ``MAX_SCAN_THREADS``) on a large table and one on a small one (starting
+    threads would cost more than it saves)."""
+    if threads is None:
+        threads = 1 if n < PARALLEL_CLAIMS else min(MAX_SCAN_THREADS, _cores())
+    return 1 << (max(1, threads).bit_length() - 1)
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, as Numba counts them)."""
+    config: Any = numba.config  # set up at import from the environment: no static types
+    return max(1, int(config.NUMBA_DEFAULT_NUM_THREADS))
 
 
 def _widen(array: npt.NDArray[Any], width: int) -> npt.NDArray[Any]:
@@ -902,30 +1020,24 @@ def _result_table(
     reasons: pa.Array,
     out_money: I64,
     out_acc: I64,
-    out_supp: I64,
-    out_present: BOOL,
+    acc_supplementary: Callable[[], pa.Array],
     out_by_name: I64,
+    dictionary: bool,
 ) -> pa.Table:
     columns: dict[str, Any] = {}
     columns["claim_id"] = _string_column(claims, "claim_id")
-    columns["status"] = pa.array(["settled", "rejected"], pa.string()).take(
-        pa.array(choice.rejected.astype(np.int8))
+    columns["status"] = _coded(
+        pa.array(["settled", "rejected"], pa.string()), choice.rejected, dictionary
     )
     columns["reason"] = reasons
-    columns["offsite_status"] = pa.array(list(STATUSES), pa.string()).take(pa.array(c.status))
+    columns["offsite_status"] = _coded(pa.array(list(STATUSES), pa.string()), c.status, dictionary)
     ids = pa.array([p.id for p in policies] or [""], pa.string())
-    columns["policy_id"] = ids.take(pa.array(choice.policy, mask=choice.policy < 0))
+    columns["policy_id"] = _coded(ids, choice.policy, dictionary)
     for k, name in enumerate(MONEY_FIELDS):
         columns[f"{name}_fen"] = pa.array(out_money[:, k])
-    for name in (
-        "person_id",
-        "setting",
-        "insured_region",
-        "scheme",
-        "person_type",
-        "institution_region",
-    ):
-        columns[name] = _string_column(claims, name)
+    columns["person_id"] = _string_column(claims, "person_id")
+    for name in ("setting", "insured_region", "scheme", "person_type", "institution_region"):
+        columns[name] = _claims_text(claims, name, dictionary)
     columns["date"] = _array(claims, "date")
     columns["acc_year"] = pa.array(c.year.astype(np.int32))
     acc_names = (
@@ -942,29 +1054,28 @@ def _result_table(
     for k, name in enumerate(acc_names):
         values = out_acc[:, k]
         columns[name] = pa.array(values.astype(np.int32) if name.endswith("admissions") else values)
-    columns["acc_supplementary"] = _acc_supplementary(out_present, out_supp, names, c.n)
     columns["supplementary_by_name"] = _by_name(choice, c, pol, out_by_name, names)
-    return pa.Table.from_arrays(
-        [columns[name] for name in RESULT_SCHEMA.names], schema=RESULT_SCHEMA
-    )
+    columns["acc_supplementary"] = acc_supplementary()
+    schema = _schemas(dictionary)[0]
+    return pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
 
 
-def _line_table(ln: _Lines, out_lines: I64, keep_claim: BOOL) -> tuple[pa.Table, bool]:
+def _line_table(
+    ln: _Lines, out_lines: I64, keep_claim: BOOL, dictionary: bool
+) -> tuple[pa.Table, bool]:
     """The result lines of the kept claims, and whether they are in claim order already."""
     n = len(ln.claim_row)
     sel_claim = np.empty(n, np.int64)
     sel_code = np.empty(n, np.int64)
-    sel_values = np.empty((n, len(LINE_FIELDS)), np.int64, order="F")
-    m, ordered = select_lines(
-        ln.claim_row, keep_claim, ln.code, out_lines, sel_claim, sel_code, sel_values
-    )
+    # out_lines (one column per figure) is compacted in place
+    m, ordered = select_lines(ln.claim_row, keep_claim, ln.code, out_lines, sel_claim, sel_code)
     codes = pa.array(ln.codes or [""], pa.string())
     arrays: list[pa.Array] = [
         pa.array(sel_claim[:m]),
-        codes.take(pa.array(sel_code[:m])),
-        *(pa.array(sel_values[:m, k]) for k in range(len(LINE_FIELDS))),
+        _coded(codes, sel_code[:m], dictionary),
+        *(pa.array(out_lines[:m, k]) for k in range(len(LINE_FIELDS))),
     ]
-    return pa.Table.from_arrays(arrays, schema=RESULT_LINE_SCHEMA), bool(ordered)
+    return pa.Table.from_arrays(arrays, schema=_schemas(dictionary)[1]), bool(ordered)
 
 
 def _with_fallback(
@@ -988,6 +1099,7 @@ def _with_fallback(
     built = tables_to_claims(sub_claims, sub_lines)
     settled = settle_run(built, policies=policies, catalog=catalog)
     slow, slow_lines = results_from_settlements(built, settled, rows=rows.tolist())
+    slow, slow_lines = slow.cast(results.schema), slow_lines.cast(result_lines.schema)
 
     kept = np.nonzero(~fallback)[0]
     merged = pa.concat_tables([results.take(pa.array(kept)), slow])

@@ -217,10 +217,20 @@ def settle_claims(
     out_present: B,
     out_by_name: I64,
     person_bad: B,
+    part: int,
+    parts: int,
 ) -> None:
-    """The claim steps 2-8 in run order, each person's year carried in ``state``."""
+    """The claim steps 2-8 in run order, each person's year carried in ``state``.
+
+    Only the claims of persons ``person & (parts - 1) == part`` (``parts`` a power of two):
+    no state crosses persons, so ``parts`` threads (the loop releases the GIL) each settle
+    their own persons in run order and write their own rows, and the result is that of one
+    pass."""
     n_names = state_present.shape[1]
+    mask = parts - 1
     for i in range(group.shape[0]):
+        if mask and (person[i] & mask) != part:
+            continue
         g = group[i]
         if not state_ready[g]:
             state_ready[g] = True
@@ -502,11 +512,10 @@ def select_lines(
     out_lines: I64,
     sel_claim: I64,
     sel_code: I64,
-    sel_values: I64,
 ) -> tuple[int, bool]:
-    """The result lines: every line whose claim is kept, in order, copied to ``sel_claim``,
-    ``sel_code`` and the columns of ``sel_values`` (Fortran order, like ``out_lines``);
-    returns how many and whether the kept lines' claims are in ascending order."""
+    """The result lines: every line whose claim is kept, in order, its claim and code copied
+    to ``sel_claim`` and ``sel_code`` and its figures moved up in ``out_lines`` (in place:
+    a line never moves down); returns how many and whether their claims are ascending."""
     m = 0
     ordered = True
     last = -1
@@ -519,7 +528,8 @@ def select_lines(
         last = i
         sel_claim[m] = i
         sel_code[m] = line_code[k]
-        for col in range(out_lines.shape[1]):
-            sel_values[m, col] = out_lines[k, col]
+        if m != k:
+            for col in range(out_lines.shape[1]):
+                out_lines[m, col] = out_lines[k, col]
         m += 1
     return m, ordered

@@ -86,3 +86,29 @@ RESULT_LINE_SCHEMA = pa.schema(
         *(pa.field(f"{name}_fen", pa.int64(), nullable=False) for name in LINE_FIELDS),
     ]
 )
+
+# Text columns whose values repeat: with ``dictionary_text=True`` the engine gives them as
+# dictionaries (int32 indices into their distinct values) instead of plain text.
+TEXT = pa.dictionary(pa.int32(), pa.string())
+DICTIONARY_RESULT_COLUMNS = (
+    "status",
+    "reason",
+    "offsite_status",
+    "policy_id",
+    "setting",
+    "insured_region",
+    "scheme",
+    "person_type",
+    "institution_region",
+)
+DICTIONARY_LINE_COLUMNS = ("code",)
+
+
+def _with_dictionaries(schema: pa.Schema, names: tuple[str, ...]) -> pa.Schema:
+    return pa.schema(
+        [f.with_type(TEXT) if f.name in names else f for f in schema], metadata=schema.metadata
+    )
+
+
+RESULT_SCHEMA_DICTIONARY = _with_dictionaries(RESULT_SCHEMA, DICTIONARY_RESULT_COLUMNS)
+RESULT_LINE_SCHEMA_DICTIONARY = _with_dictionaries(RESULT_LINE_SCHEMA, DICTIONARY_LINE_COLUMNS)
