@@ -27,7 +27,13 @@ from pydantic import ValidationError
 
 from yibao.batch.clearing import atomic_path
 from yibao.engine import Catalog, Claim, UnknownCatalogCode, check_codes
-from yibao.engine.columnar import CLAIM_SCHEMA, LINE_SCHEMA, claims_to_tables
+from yibao.engine.columnar import (
+    CLAIM_SCHEMA,
+    DICTIONARY_LINE_COLUMNS,
+    DICTIONARY_RESULT_COLUMNS,
+    LINE_SCHEMA,
+    claims_to_tables,
+)
 from yibao.errors import InvalidInput
 from yibao.inputs import YearToDateIn, parse_claims_text, parse_json_text
 
@@ -379,17 +385,9 @@ def read_parquet_claims(path: Path, catalog: Catalog) -> Tables:
 # dictionary: over amounts, ids or accumulators it mostly overflows and falls back after
 # hashing every value (measured: docs/benchmarks.md, "Batch: the columnar engine").
 RESULT_DICTIONARY_COLUMNS = (
-    "status",
-    "reason",
-    "offsite_status",
-    "policy_id",
-    "setting",
-    "insured_region",
-    "scheme",
-    "person_type",
-    "institution_region",
+    *DICTIONARY_RESULT_COLUMNS,
     "supplementary_by_name",
-    "code",
+    *DICTIONARY_LINE_COLUMNS,
 )
 RESULT_COMPRESSION = "lz4"
 """LZ4: as small as snappy for less CPU (57 and 27 MiB for a million claims and their 3.5

@@ -42,6 +42,7 @@ from .columnar_convert import (
 from .columnar_fast import settle_fast
 from .columnar_schema import (
     CLAIM_SCHEMA,
+    DICTIONARY_LINE_COLUMNS,
     DICTIONARY_RESULT_COLUMNS,
     LINE_SCHEMA,
     RESULT_LINE_SCHEMA,
@@ -55,6 +56,7 @@ from .settle import settle_run
 
 __all__ = [
     "CLAIM_SCHEMA",
+    "DICTIONARY_LINE_COLUMNS",
     "DICTIONARY_RESULT_COLUMNS",
     "LINE_SCHEMA",
     "RESULT_LINE_SCHEMA",
