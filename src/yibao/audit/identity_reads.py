@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, select
+from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from yibao.audit.service import Actor
+from yibao.audit.service import Actor, newest_first
 from yibao.db import Base
 
 
@@ -68,14 +68,7 @@ def list_identity_reads(
     offset: int = 0,
 ) -> list[IdentityRead]:
     """Reads matching every given filter, newest first."""
-    stmt = select(IdentityRead)
-    if person_id is not None:
-        stmt = stmt.where(IdentityRead.person_id == person_id)
-    if user_id is not None:
-        stmt = stmt.where(IdentityRead.user_id == user_id)
-    if since is not None:
-        stmt = stmt.where(IdentityRead.at >= since)
-    if until is not None:
-        stmt = stmt.where(IdentityRead.at < until)
-    stmt = stmt.order_by(IdentityRead.id.desc()).limit(limit).offset(offset)
-    return list(session.scalars(stmt))
+    equal = {"person_id": person_id, "user_id": user_id}
+    return newest_first(
+        session, IdentityRead, equal=equal, since=since, until=until, limit=limit, offset=offset
+    )

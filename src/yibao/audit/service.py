@@ -293,6 +293,31 @@ def verify_chain(session: Session) -> ChainReport:
     return ChainReport(links=links, head_seq=head_seq, head_hash=head_hash, broken=broken)
 
 
+def newest_first(
+    session: Session,
+    model: Any,
+    *,
+    equal: Mapping[str, object | None],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Any]:
+    """Rows of an insert-only log ``model`` (an ``id`` and an ``at`` column) matching every
+    given filter — each column in ``equal`` whose value is not None, ``since <= at <
+    until`` — newest first: the audit log's listing and that of the identity reads."""
+    stmt = select(model)
+    for name, value in equal.items():
+        if value is not None:
+            stmt = stmt.where(getattr(model, name) == value)
+    if since is not None:
+        stmt = stmt.where(model.at >= since)
+    if until is not None:
+        stmt = stmt.where(model.at < until)
+    stmt = stmt.order_by(model.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(stmt))
+
+
 def query(
     session: Session,
     *,
@@ -306,18 +331,12 @@ def query(
     offset: int = 0,
 ) -> list[AuditEntry]:
     """Entries matching every given filter, newest first."""
-    stmt = select(AuditEntry)
-    if entity is not None:
-        stmt = stmt.where(AuditEntry.entity == entity)
-    if entity_id is not None:
-        stmt = stmt.where(AuditEntry.entity_id == entity_id)
-    if action is not None:
-        stmt = stmt.where(AuditEntry.action == action)
-    if actor_user_id is not None:
-        stmt = stmt.where(AuditEntry.actor_user_id == actor_user_id)
-    if since is not None:
-        stmt = stmt.where(AuditEntry.at >= since)
-    if until is not None:
-        stmt = stmt.where(AuditEntry.at < until)
-    stmt = stmt.order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
-    return list(session.scalars(stmt))
+    equal = {
+        "entity": entity,
+        "entity_id": entity_id,
+        "action": action,
+        "actor_user_id": actor_user_id,
+    }
+    return newest_first(
+        session, AuditEntry, equal=equal, since=since, until=until, limit=limit, offset=offset
+    )
