@@ -102,8 +102,11 @@ def make_identity_number(region: str, born: date, sequence: int) -> str:
 _D = "(?:[0-9\uff10-\uff19]|%3[0-9])"  # a digit: ASCII, full-width, percent-encoded
 _LAST = "(?:[0-9Xx\uff10-\uff19\uff38\uff58]|%3[0-9]|%58|%78)"  # the check character
 _SEP = "(?:[ +\\-\u3000\u00a0]|%20|%2[Dd])"
-# not right after a digit, unless that digit ends a percent-encoded byte (``%81`` of 证)
-_START = "(?:(?<![0-9\uff10-\uff19])|(?<=%[0-9A-Fa-f][0-9A-Fa-f])(?<!%3[0-9]))"
+# not inside a percent-encoded byte (the ``0`` of ``%A0``), and not right after a digit,
+# unless that digit ends a percent-encoded byte (``%81`` of 证)
+_START = (
+    "(?<!%)(?<!%[0-9A-Fa-f])(?:(?<![0-9\uff10-\uff19])|(?<=%[0-9A-Fa-f][0-9A-Fa-f])(?<!%3[0-9]))"
+)
 _END = "(?![0-9\uff10-\uff19])(?!%3[0-9])"
 _CANDIDATE = re.compile(
     f"(?=[0-9\uff10-\uff19%]){_START}{_D}(?:{_SEP}?{_D}){{16}}{_SEP}?{_LAST}{_END}"

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from yibao.identity import (
@@ -97,6 +97,8 @@ def _plain(text: str) -> str:
 
 
 @given(number=numbers, before=around, after=around)
+# a non-breaking space before is %A0 percent-encoded: its 0 must not start a number
+@example(number="11010519910109213X", before="\xa0", after="")
 def test_no_number_survives_in_any_common_spelling(number: str, before: str, after: str) -> None:
     """Whatever surrounds it (no digits), a number comes out masked, written plainly, with
     a lowercase x, percent-encoded as a query string carries it, spaced or dashed."""
